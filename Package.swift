@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+// FedTrace: a federation sync node for WHO FCTC Article 8 tracking and tracing.
+// No package dependencies: Foundation, Dispatch, the toolchain's test libraries, and the
+// system libraries OpenSSL and SQLite through system-library targets (see docs/architecture.md).
+import PackageDescription
+
+let package = Package(
+    name: "FedTrace",
+    products: [
+        .executable(name: "fedtrace", targets: ["fedtrace"]),
+    ],
+    targets: [
+        // System libraries. The shim headers hold only what Swift cannot import (macros).
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+
+        // Layers, bottom up. Each imports only what is below it (docs/architecture.md).
+        .target(name: "Crypto", dependencies: ["COpenSSL"]),
+        .target(name: "Model", dependencies: ["Crypto"]),
+        .target(name: "Store", dependencies: ["Model", "CSQLite"]),
+        .target(name: "Node", dependencies: ["Store", "Model", "Crypto"]),
+        .executableTarget(name: "fedtrace", dependencies: ["Node"]),
+
+        .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Model"]),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "Store", "Model"]),
+    ]
+)

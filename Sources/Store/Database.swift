@@ -1,0 +1,242 @@
+import Foundation
+internal import CSQLite
+
+/// A failure reported by SQLite or by the store's own checks.
+///
+/// `code` is stable (`store.sqlite.<result code>` or a store-specific code); `reason` is
+/// SQLite's message. Bound arguments are never included: they may hold event data.
+public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let code: String
+    public let reason: String
+    /// SQLite's primary result code, when SQLite was the source.
+    public let resultCode: Int32?
+
+    public init(code: String, reason: String, resultCode: Int32? = nil) {
+        self.code = code
+        self.reason = reason
+        self.resultCode = resultCode
+    }
+
+    public var description: String { reason }
+
+    static func sqlite(_ result: Int32, _ handle: OpaquePointer?, _ context: String) -> StoreError {
+        let message = handle.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(result))
+        return StoreError(code: "store.sqlite.\(result & 0xff)", reason: "\(context): \(message)", resultCode: result & 0xff)
+    }
+}
+
+/// One SQLite connection. Not thread-safe by itself: `SerialDatabase` confines it to a queue.
+public final class Database {
+    let handle: OpaquePointer
+    private var statementCache: [String: Statement] = [:]
+
+    /// Opens (creating if needed) the database at `path` in WAL mode with foreign keys on
+    /// and `synchronous=FULL`, so a commit is on disk before it returns.
+    public init(path: String, readOnly: Bool = false) throws(StoreError) {
+        var db: OpaquePointer?
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) | SQLITE_OPEN_NOMUTEX
+        let result = sqlite3_open_v2(path, &db, flags, nil)
+        guard result == SQLITE_OK, let db else {
+            let error = StoreError.sqlite(result, db, "cannot open database \(path)")
+            sqlite3_close_v2(db)
+            throw error
+        }
+        handle = db
+        sqlite3_extended_result_codes(db, 1)
+        sqlite3_busy_timeout(db, 10_000)
+        if !readOnly {
+            try execute("PRAGMA journal_mode=WAL")
+        }
+        try execute("PRAGMA synchronous=FULL")
+        try execute("PRAGMA foreign_keys=ON")
+    }
+
+    deinit {
+        statementCache.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs one or more SQL statements that take no arguments and return no rows.
+    public func execute(_ sql: String) throws(StoreError) {
+        var message: UnsafeMutablePointer<CChar>?
+        let result = sqlite3_exec(handle, sql, nil, nil, &message)
+        if result != SQLITE_OK {
+            let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(result))
+            sqlite3_free(message)
+            throw StoreError(code: "store.sqlite.\(result & 0xff)", reason: text, resultCode: result & 0xff)
+        }
+    }
+
+    /// A prepared statement for `sql`, reused across calls (reset and cleared of bindings).
+    public func cached(_ sql: String) throws(StoreError) -> Statement {
+        if let statement = statementCache[sql] {
+            statement.reset()
+            return statement
+        }
+        let statement = try Statement(database: self, sql: sql)
+        statementCache[sql] = statement
+        return statement
+    }
+
+    /// A new prepared statement for `sql`, not cached.
+    public func prepare(_ sql: String) throws(StoreError) -> Statement {
+        try Statement(database: self, sql: sql)
+    }
+
+    /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT`; rolls back if it throws.
+    public func transaction<T>(_ body: (Database) throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let value = try body(self)
+            try execute("COMMIT")
+            return value
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// The row ID of the last successful INSERT on this connection.
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    /// The number of rows changed by the last INSERT, UPDATE or DELETE.
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+}
+
+/// A SQLite value for binding or reading.
+public enum SQLValue: Sendable, Equatable {
+    case null
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+    case blob([UInt8])
+}
+
+/// A prepared statement. Its database stays alive as long as it does.
+public final class Statement {
+    let handle: OpaquePointer
+    let database: Database
+
+    init(database: Database, sql: String) throws(StoreError) {
+        var statement: OpaquePointer?
+        let result = sqlite3_prepare_v3(database.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard result == SQLITE_OK, let statement else {
+            throw StoreError.sqlite(result, database.handle, "cannot prepare statement")
+        }
+        self.handle = statement
+        self.database = database
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    /// Resets the statement and clears its bindings so it can run again.
+    public func reset() {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+    }
+
+    /// Binds values to parameters 1…n.
+    @discardableResult
+    public func bind(_ values: [SQLValue]) throws(StoreError) -> Statement {
+        for (offset, value) in values.enumerated() {
+            try bind(value, at: Int32(offset + 1))
+        }
+        return self
+    }
+
+    /// Binds one value to the 1-based parameter `index`.
+    public func bind(_ value: SQLValue, at index: Int32) throws(StoreError) {
+        let result: Int32
+        switch value {
+        case .null: result = sqlite3_bind_null(handle, index)
+        case .integer(let v): result = sqlite3_bind_int64(handle, index, v)
+        case .real(let v): result = sqlite3_bind_double(handle, index, v)
+        case .text(let v): result = sqlite3_bind_text(handle, index, v, -1, fedtrace_sqlite_transient())
+        case .blob(let v):
+            result = v.withUnsafeBytes { buffer in
+                sqlite3_bind_blob(handle, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buffer.count), fedtrace_sqlite_transient())
+            }
+        }
+        guard result == SQLITE_OK else { throw StoreError.sqlite(result, database.handle, "cannot bind parameter \(index)") }
+    }
+
+    /// Binds text, or NULL when `value` is nil.
+    public func bind(_ value: String?, at index: Int32) throws(StoreError) {
+        try bind(value.map(SQLValue.text) ?? .null, at: index)
+    }
+
+    /// Binds bytes as a blob from a buffer (no copy into an array first).
+    public func bindBlob(_ buffer: UnsafeRawBufferPointer, at index: Int32) throws(StoreError) {
+        let result = sqlite3_bind_blob(handle, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buffer.count), fedtrace_sqlite_transient())
+        guard result == SQLITE_OK else { throw StoreError.sqlite(result, database.handle, "cannot bind parameter \(index)") }
+    }
+
+    /// Advances to the next row; false when the statement is done.
+    public func step() throws(StoreError) -> Bool {
+        let result = sqlite3_step(handle)
+        switch result {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw StoreError.sqlite(result, database.handle, "statement failed")
+        }
+    }
+
+    /// Runs a statement that returns no rows.
+    public func run() throws(StoreError) {
+        while try step() {}
+    }
+
+    /// The number of columns in a result row.
+    public var columnCount: Int { Int(sqlite3_column_count(handle)) }
+
+    public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+
+    public func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+
+    public func text(_ column: Int32) -> String? {
+        guard let pointer = sqlite3_column_text(handle, column) else { return nil }
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
+    }
+
+    public func blob(_ column: Int32) -> [UInt8] {
+        let count = Int(sqlite3_column_bytes(handle, column))
+        guard count > 0, let pointer = sqlite3_column_blob(handle, column) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+
+    /// Reads all rows with `read`, then resets the statement.
+    public func rows<T>(_ read: (Statement) throws -> T) throws -> [T] {
+        defer { reset() }
+        var out: [T] = []
+        while try step() { out.append(try read(self)) }
+        return out
+    }
+}
+
+/// A database connection confined to one serial dispatch queue: the store's single writer.
+///
+/// `@unchecked Sendable` is safe because the connection is only ever touched from `queue`
+/// (every access goes through `read`/`write`, which run synchronously on it).
+public final class SerialDatabase: @unchecked Sendable {
+    private let database: Database
+    private let queue: DispatchQueue
+    /// The file path of the database.
+    public let path: String
+
+    public init(path: String) throws(StoreError) {
+        self.path = path
+        self.database = try Database(path: path)
+        self.queue = DispatchQueue(label: "fedtrace.store.writer")
+    }
+
+    /// Runs `body` on the writer queue inside one transaction, committed durably before returning.
+    public func write<T>(_ body: (Database) throws -> T) throws -> T {
+        try queue.sync { try database.transaction(body) }
+    }
+
+    /// Runs `body` on the writer queue without opening a transaction (reads, pragmas).
+    public func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try queue.sync { try body(database) }
+    }
+}

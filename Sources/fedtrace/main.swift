@@ -1,0 +1,4 @@
+import Foundation
+import Node
+
+exit(CommandLineTool.run(arguments: Array(CommandLine.arguments.dropFirst())))
