@@ -26,12 +26,15 @@ let package = Package(
         .target(name: "Crypto", dependencies: ["COpenSSL"]),
         .target(name: "Model", dependencies: ["Crypto"]),
         .target(name: "Store", dependencies: ["Model", "CSQLite"]),
-        .target(name: "Node", dependencies: ["Store", "Model", "Crypto"]),
-        .executableTarget(name: "fedtrace", dependencies: ["Node"]),
+        .target(name: "Generator", dependencies: ["Model"]),
+        .target(name: "Net", dependencies: ["Crypto", "COpenSSL"]),
+        .target(name: "Node", dependencies: ["Store", "Net", "Model", "Crypto"]),
+        .target(name: "Bench", dependencies: ["Node", "Store", "Generator", "Model", "Crypto"]),
+        .target(name: "CLI", dependencies: ["Node", "Bench", "Generator", "Store", "Model", "Crypto"]),
+        .executableTarget(name: "fedtrace", dependencies: ["CLI"]),
 
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
-        .testTarget(name: "ModelTests", dependencies: ["Model"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Model"]),
-        .testTarget(name: "NodeTests", dependencies: ["Node", "Store", "Model"]),
+        .testTarget(name: "GeneratorTests", dependencies: ["Generator", "Model"]),
+        .testTarget(name: "NetTests", dependencies: ["Net", "Crypto"]),
     ]
 )

@@ -1,4 +1,4 @@
 import Foundation
-import Node
+import CLI
 
 exit(CommandLineTool.run(arguments: Array(CommandLine.arguments.dropFirst())))
