@@ -1,0 +1,15 @@
+/// Why a supply-chain configuration cannot be generated: a stable `code` for tools and
+/// tests, and a human `reason`.
+public struct GeneratorError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Stable, dotted identifier such as `generator.configuration`.
+    public let code: String
+    /// What is wrong, for people.
+    public let reason: String
+
+    public init(code: String, reason: String) {
+        self.code = code
+        self.reason = reason
+    }
+
+    public var description: String { "\(code): \(reason)" }
+}
