@@ -311,3 +311,27 @@ extension ISO8601DateFormatter {
         return formatter
     }
 }
+
+/// Throughput, off by default: `GENERATOR_THROUGHPUT_EVENTS=1000000 swift test -c release
+/// -Xswiftc -enable-testing --filter throughput` prints events per second.
+@Suite struct SupplyChainGeneratorThroughputTests {
+    static let target = ProcessInfo.processInfo.environment["GENERATOR_THROUGHPUT_EVENTS"].flatMap(Int.init)
+
+    @Test(.enabled(if: target != nil)) func throughput() throws {
+        let generator = try SupplyChainGenerator(.configuration(approximateEvents: Self.target ?? 0, seed: 1))
+        var events = 0
+        var bytes = 0
+        let clock = ContinuousClock()
+        let eventsElapsed = clock.measure {
+            generator.forEachEvent { events += 1; bytes += $0.count }
+        }
+        var documents = 0
+        let documentsElapsed = clock.measure {
+            generator.forEachDocument(eventsPerDocument: 1000) { documents += 1; bytes &+= $0.count }
+        }
+        func perSecond(_ duration: Duration) -> Int {
+            Int(Double(events) / (Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18))
+        }
+        print("generator: \(events) events, \(bytes / 2 / max(events, 1)) bytes/event average; forEachEvent \(eventsElapsed) = \(perSecond(eventsElapsed)) events/s; forEachDocument(1000) \(documents) documents in \(documentsElapsed) = \(perSecond(documentsElapsed)) events/s")
+    }
+}
