@@ -65,7 +65,7 @@ public struct SupplyChainGenerator: Sendable {
     }
 
     /// Calls `body` with each event as the bytes of one JSON object, in document order.
-    /// The bytes are only valid for the call (the buffer is reused), so copy them to keep them.
+    /// The generator reuses one buffer; keeping the array is safe (copy-on-write) but costs a copy.
     public func forEachEvent<E: Error>(_ body: (_ eventJSON: [UInt8]) throws(E) -> Void) throws(E) {
         try generate { (event: [UInt8], _: Int64) throws(E) in try body(event) }
     }

@@ -334,4 +334,23 @@ extension ISO8601DateFormatter {
         }
         print("generator: \(events) events, \(bytes / 2 / max(events, 1)) bytes/event average; forEachEvent \(eventsElapsed) = \(perSecond(eventsElapsed)) events/s; forEachDocument(1000) \(documents) documents in \(documentsElapsed) = \(perSecond(documentsElapsed)) events/s")
     }
+
+    /// At volume: every event distinct, every pack serial distinct, a sample of events parses.
+    @Test(.enabled(if: target != nil)) func largeRunIsDistinctAndParses() throws {
+        let generator = try SupplyChainGenerator(.configuration(approximateEvents: Self.target ?? 0, seed: 2))
+        var hashes = Set<Int>()
+        var serials = Set<Int>()
+        var index = 0
+        try generator.forEachEvent { bytes in
+            #expect(hashes.insert(bytes.hashValue).inserted)
+            if index % 997 == 0 {
+                _ = try JSONSerialization.jsonObject(with: Data(bytes))
+            }
+            index += 1
+        }
+        #expect(index == generator.summary().events)
+        for pack in 0..<generator.summary().packsCommissioned {
+            #expect(serials.insert(Int(generator.layout.serials.packValue(pack))).inserted)
+        }
+    }
 }
