@@ -6,10 +6,12 @@ public struct GeneratorError: Error, Equatable, Sendable, CustomStringConvertibl
     /// What is wrong, for people.
     public let reason: String
 
+    /// An error with a stable code and a reason.
     public init(code: String, reason: String) {
         self.code = code
         self.reason = reason
     }
 
+    /// `code: reason`.
     public var description: String { "\(code): \(reason)" }
 }

@@ -132,10 +132,13 @@ public struct SupplyChainGenerator: Sendable {
 public struct SupplyChainSummary: Sendable, Equatable {
     /// Total events written (exact).
     public var events: Int
+    /// Shipments (each with order, dispatch, invoice, trans-loading, arrival and payment).
     public var shipments: Int
+    /// Pallets (SSCC).
     public var pallets: Int
-    /// Master cases.
+    /// Master cases (SSCC).
     public var cases: Int
+    /// Cartons (SGTIN with the carton GTIN).
     public var cartons: Int
     /// Unit packets commissioned, including those later deactivated.
     public var packsCommissioned: Int
@@ -147,9 +150,13 @@ public struct SupplyChainSummary: Sendable, Equatable {
 
 /// A unit packet's UIM and the UIMs of the carton, master case and pallet it travels in.
 public struct TracedPack: Sendable, Equatable {
+    /// The unit packet's SGTIN Digital Link URI.
     public var pack: String
+    /// The carton's SGTIN Digital Link URI.
     public var carton: String
+    /// The master case's SSCC Digital Link URI.
     public var masterCase: String
+    /// The pallet's SSCC Digital Link URI.
     public var pallet: String
     /// Index of the shipment (from 0) that carries the pallet.
     public var shipment: Int
