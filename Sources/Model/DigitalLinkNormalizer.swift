@@ -63,22 +63,36 @@ public enum DigitalLinkNormalizer {
         // A '.' byte in UTF-8 is always the scalar '.'.
         guard bytes.contains(0x2E) else { return nil }
 
-        return withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 2 * n) { storage in
-            // Decode UTF-8 to scalars into the first half; the second half is scratch.
+        return withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 2 * n + 8) { storage in
+            // Decode to scalars into the first n slots; the rest is scratch for keys.
             var count = 0
-            var iterator = bytes.makeIterator()
-            var decoder = UTF8()
-            decode: while true {
-                switch decoder.decode(&iterator) {
-                case .scalarValue(let scalar): storage[count] = scalar.value; count += 1
-                case .emptyInput: break decode
-                case .error: storage[count] = 0xFFFD; count += 1  // cannot occur for String
+            var ascii = true
+            for byte in bytes {
+                if byte >= 0x80 { ascii = false; break }
+                storage[count] = UInt32(byte)
+                count += 1
+            }
+            if !ascii {
+                count = 0
+                var iterator = bytes.makeIterator()
+                var decoder = UTF8()
+                decode: while true {
+                    switch decoder.decode(&iterator) {
+                    case .scalarValue(let scalar): storage[count] = scalar.value; count += 1
+                    case .emptyInput: break decode
+                    case .error: storage[count] = 0xFFFD; count += 1  // cannot occur for String
+                    }
                 }
             }
             let s = UnsafeBufferPointer(rebasing: storage[0..<count])
-            let scratch = UnsafeMutableBufferPointer(rebasing: storage[n..<(2 * n)])
+            let scratch = UnsafeMutableBufferPointer(rebasing: storage[n...])
             if s[0] == C.u {
-                return epc(s, scratch: scratch)
+                // Output bound: fixed text, each scalar at most once as 4 UTF-8 bytes or a
+                // 3-byte escape, and a check digit.
+                return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64 + 4 * n) { buffer in
+                    var out = Output(buffer)
+                    return epc(s, scratch: scratch, out: &out) ? out.string : nil
+                }
             }
             return digitalLink(s)
         }
@@ -269,20 +283,27 @@ public enum DigitalLinkNormalizer {
         return (10 - sum % 10) % 10
     }
 
-    /// Builds the output string as UTF-8.
+    /// Writes the output string as UTF-8 into a caller-provided buffer.
     struct Output {
-        var bytes: [UInt8] = []
-        init(capacity: Int) { bytes.reserveCapacity(capacity) }
+        let base: UnsafeMutableBufferPointer<UInt8>
+        var count = 0
+        init(_ base: UnsafeMutableBufferPointer<UInt8>) { self.base = base }
 
-        mutating func append(_ literal: StaticString) {
-            bytes.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+        @inline(__always) mutating func append(byte: UInt8) {
+            base[count] = byte
+            count += 1
         }
 
-        mutating func append(scalar c: UInt32) {
+        mutating func append(_ literal: StaticString) {
+            let p = literal.utf8Start
+            for k in 0..<literal.utf8CodeUnitCount { append(byte: p[k]) }
+        }
+
+        @inline(__always) mutating func append(scalar c: UInt32) {
             if c < 0x80 {
-                bytes.append(UInt8(c))
-            } else if let scalar = Unicode.Scalar(c) {
-                bytes.append(contentsOf: UTF8.encode(scalar)!)
+                append(byte: UInt8(c))
+            } else if let scalar = Unicode.Scalar(c), let encoded = UTF8.encode(scalar) {
+                for byte in encoded { append(byte: byte) }
             }
         }
 
@@ -308,18 +329,22 @@ public enum DigitalLinkNormalizer {
             }
         }
 
-        mutating func append(digit: Int) { bytes.append(UInt8(48 + digit)) }
+        mutating func append(digit: Int) { append(byte: UInt8(48 + digit)) }
 
-        var string: String { String(decoding: bytes, as: UTF8.self) }
+        var string: String { String(decoding: UnsafeBufferPointer(rebasing: base[0..<count]), as: UTF8.self) }
     }
 
-    /// Copies `parts` into `scratch` and returns the key with its check digit appended to
-    /// `out`; false where the reference raises.
-    static func appendKey(_ parts: [Buf.SubSequence], scratch: UnsafeMutableBufferPointer<UInt32>, to out: inout Output) -> Bool {
+    typealias Sub = Buf.SubSequence
+
+    /// Writes the key `("0" if leadingZero) + a + b + c` and its check digit to `out`;
+    /// false where the reference raises.
+    static func appendKey(_ a: Sub, _ b: Sub, _ c: Sub? = nil, leadingZero: Bool = false,
+                          scratch: UnsafeMutableBufferPointer<UInt32>, to out: inout Output) -> Bool {
         var count = 0
-        for part in parts {
-            for c in part { scratch[count] = c; count += 1 }
-        }
+        if leadingZero { scratch[0] = C.zero; count = 1 }
+        for k in a { scratch[count] = k; count += 1 }
+        for k in b { scratch[count] = k; count += 1 }
+        if let c { for k in c { scratch[count] = k; count += 1 } }
         let key = UnsafeBufferPointer(rebasing: scratch[0..<count])
         guard let check = checkDigit(key[...]) else { return false }
         out.append(key[...])
@@ -327,10 +352,10 @@ public enum DigitalLinkNormalizer {
         return true
     }
 
-    /// `itemref[0:1] + gs1companyprefix + itemref[1:]`.
-    static func gtinParts(_ cp: Buf.SubSequence, _ itemRef: Buf.SubSequence) -> [Buf.SubSequence] {
+    /// GTIN `itemref[0:1] + gs1companyprefix + itemref[1:]` with its check digit.
+    static func appendGTIN(_ cp: Sub, _ itemRef: Sub, scratch: UnsafeMutableBufferPointer<UInt32>, to out: inout Output) -> Bool {
         let split = min(itemRef.startIndex + 1, itemRef.endIndex)
-        return [itemRef[itemRef.startIndex..<split], cp, itemRef[split...]]
+        return appendKey(itemRef[itemRef.startIndex..<split], cp, itemRef[split...], scratch: scratch, to: &out)
     }
 
     // MARK: - EPC URIs
@@ -339,8 +364,7 @@ public enum DigitalLinkNormalizer {
     /// so dispatching on them gives the same result as trying the patterns in order; an
     /// `urn:` string matching none of them cannot match the Digital Link pattern either.
     /// The first '.' of the string (`partition`) is always the one after the company prefix.
-    static func epc(_ s: Buf, scratch: UnsafeMutableBufferPointer<UInt32>) -> String? {
-        var out = Output(capacity: s.count + 32)
+    static func epc(_ s: Buf, scratch: UnsafeMutableBufferPointer<UInt32>, out: inout Output) -> Bool {
         let ok: Bool
         if has(s, 0, "urn:epc:id:") {
             ok = epcID(s, scratch: scratch, out: &out)
@@ -349,18 +373,18 @@ public enum DigitalLinkNormalizer {
         } else if has(s, 0, "urn:epc:class:lgtin:") {
             // lgtin: (cp.itemref, 13 digits)\.(token){1,20}$ ; lot = uri[35:]
             guard let (length, end) = companyPrefix(s, 20, total: 13),
-                  end < s.count, s[end] == C.dot, tokensToEnd(s, end + 1, maxCount: 20) else { return nil }
+                  end < s.count, s[end] == C.dot, tokensToEnd(s, end + 1, maxCount: 20) else { return false }
             let partition = 20 + length
             out.append("https://id.gs1.org/01/")
-            guard appendKey(gtinParts(slice(s, 20, partition), slice(s, partition + 1, partition + 14 - length)),
-                            scratch: scratch, to: &out) else { return nil }
+            guard appendGTIN(slice(s, 20, partition), slice(s, partition + 1, partition + 14 - length),
+                            scratch: scratch, to: &out) else { return false }
             out.append("/10/")
             out.appendPercentEncoded(slice(s, 35))
             ok = true
         } else {
             ok = false
         }
-        return ok ? out.string : nil
+        return ok
     }
 
     /// `urn:epc:id:<scheme>:` URIs.
@@ -372,7 +396,7 @@ public enum DigitalLinkNormalizer {
                   end < s.count, s[end] == C.dot, tokensToEnd(s, end + 1, maxCount: 20) else { return false }
             let partition = 17 + length
             out.append("https://id.gs1.org/01/")
-            guard appendKey(gtinParts(slice(s, 17, partition), slice(s, partition + 1, partition + 14 - length)),
+            guard appendGTIN(slice(s, 17, partition), slice(s, partition + 1, partition + 14 - length),
                             scratch: scratch, to: &out) else { return false }
             out.append("/21/")
             out.appendPercentEncoded(slice(s, 32))
@@ -383,7 +407,7 @@ public enum DigitalLinkNormalizer {
             guard let (length, end) = companyPrefix(s, 16, total: 17), atEnd(s, end) else { return false }
             let partition = 16 + length
             out.append("https://id.gs1.org/00/")
-            return appendKey([slice(s, partition + 1, partition + 2), slice(s, 16, partition), slice(s, partition + 2)],
+            return appendKey(slice(s, partition + 1, partition + 2), slice(s, 16, partition), slice(s, partition + 2),
                              scratch: scratch, to: &out)
         }
         if has(s, i, "sgln:") {
@@ -392,7 +416,7 @@ public enum DigitalLinkNormalizer {
                   end < s.count, s[end] == C.dot, tokensToEnd(s, end + 1, maxCount: 20) else { return false }
             let partition = 16 + length
             out.append("https://id.gs1.org/414/")
-            guard appendKey([slice(s, 16, partition), slice(s, partition + 1, partition + 13 - length)],
+            guard appendKey(slice(s, 16, partition), slice(s, partition + 1, partition + 13 - length),
                             scratch: scratch, to: &out) else { return false }
             let ext = slice(s, 30)
             if !(ext.count == 1 && ext.first == C.zero) {
@@ -407,12 +431,8 @@ public enum DigitalLinkNormalizer {
                   end < s.count, s[end] == C.dot, tokensToEnd(s, end + 1, maxCount: 16) else { return false }
             let partition = 16 + length
             out.append("https://id.gs1.org/8003/")
-            let zero: [UInt32] = [C.zero]
-            let ok = zero.withUnsafeBufferPointer { z in
-                appendKey([z[...], slice(s, 16, partition), slice(s, partition + 1, partition + 13 - length)],
-                          scratch: scratch, to: &out)
-            }
-            guard ok else { return false }
+            guard appendKey(slice(s, 16, partition), slice(s, partition + 1, partition + 13 - length),
+                            leadingZero: true, scratch: scratch, to: &out) else { return false }
             out.appendPercentEncoded(slice(s, 30))
             return true
         }
@@ -438,7 +458,7 @@ public enum DigitalLinkNormalizer {
             case 1: out.append("https://id.gs1.org/8017/")
             default: out.append("https://id.gs1.org/402/")
             }
-            return appendKey([slice(s, start, partition), slice(s, partition + 1)], scratch: scratch, to: &out)
+            return appendKey(slice(s, start, partition), slice(s, partition + 1), scratch: scratch, to: &out)
         }
         if has(s, i, "gdti:") {
             // (cp.doctype){12} with (\d{12}\.\.), then (token){1,20}$ with NO '.' in between;
@@ -447,7 +467,7 @@ public enum DigitalLinkNormalizer {
                   end < s.count, tokensToEnd(s, end, maxCount: 20) else { return false }
             let partition = 16 + length
             out.append("https://id.gs1.org/253/")
-            guard appendKey([slice(s, 16, partition), slice(s, partition + 1, partition + 13 - length)],
+            guard appendKey(slice(s, 16, partition), slice(s, partition + 1, partition + 13 - length),
                             scratch: scratch, to: &out) else { return false }
             out.appendPercentEncoded(slice(s, 30))
             return true
@@ -473,7 +493,7 @@ public enum DigitalLinkNormalizer {
             guard serialDigits >= 1, atEnd(s, end + 1 + serialDigits) else { return false }
             let partition = 16 + length
             out.append("https://id.gs1.org/255/")
-            guard appendKey([slice(s, 16, partition), slice(s, partition + 1, partition + 13 - length)],
+            guard appendKey(slice(s, 16, partition), slice(s, partition + 1, partition + 13 - length),
                             scratch: scratch, to: &out) else { return false }
             out.append(slice(s, 30))
             return true
@@ -487,7 +507,7 @@ public enum DigitalLinkNormalizer {
                   tokensToEnd(s, end + 7, maxCount: 20) else { return false }
             let partition = 16 + length
             out.append("https://id.gs1.org/8006/")
-            guard appendKey(gtinParts(slice(s, 16, partition), slice(s, partition + 1, partition + 14 - length)),
+            guard appendGTIN(slice(s, 16, partition), slice(s, partition + 1, partition + 14 - length),
                             scratch: scratch, to: &out) else { return false }
             out.append(slice(s, 31, 33))
             out.append(slice(s, 34, 36))
@@ -501,7 +521,7 @@ public enum DigitalLinkNormalizer {
                   end < s.count, s[end] == C.dot, tokensToEnd(s, end + 1, maxCount: 28) else { return false }
             let partition = 16 + length
             out.append("https://id.gs1.org/01/")
-            guard appendKey(gtinParts(slice(s, 16, partition), slice(s, partition + 1, partition + 14 - length)),
+            guard appendGTIN(slice(s, 16, partition), slice(s, partition + 1, partition + 14 - length),
                             scratch: scratch, to: &out) else { return false }
             out.append("/235/")
             out.appendPercentEncoded(slice(s, 31))
@@ -512,7 +532,7 @@ public enum DigitalLinkNormalizer {
             guard let (length, end) = companyPrefix(s, 16, total: 12), atEnd(s, end) else { return false }
             let partition = 16 + length
             out.append("https://id.gs1.org/417/")
-            return appendKey([slice(s, 16, partition), slice(s, partition + 1, partition + 13 - length)],
+            return appendKey(slice(s, 16, partition), slice(s, partition + 1, partition + 13 - length),
                              scratch: scratch, to: &out)
         }
         return false
@@ -542,25 +562,20 @@ public enum DigitalLinkNormalizer {
             guard let (length, end) = companyPrefix(s, start, total: 13), starEnd(s, end) else { return false }
             let partition = start + length
             out.append("https://id.gs1.org/01/")
-            return appendKey(gtinParts(slice(s, start, partition), slice(s, partition + 1, partition + 14 - length)),
+            return appendGTIN(slice(s, start, partition), slice(s, partition + 1, partition + 14 - length),
                              scratch: scratch, to: &out)
         }
         for (scheme, kind) in [("grai:", 0), ("gdti:", 1), ("sgcn:", 2)] as [(StaticString, Int)] where has(s, i, scheme) {
             // (cp.ref){12} with (\d{12}\.\.) then \.\*$
             guard let (length, end) = companyPrefix(s, 19, total: 12, doubleDot: true), starEnd(s, end) else { return false }
             let partition = 19 + length
-            let parts = [slice(s, 19, partition), slice(s, partition + 1, partition + 13 - length)]
             switch kind {
-            case 0:
-                out.append("https://id.gs1.org/8003/")
-                let zero: [UInt32] = [C.zero]
-                return zero.withUnsafeBufferPointer { z in appendKey([z[...]] + parts, scratch: scratch, to: &out) }
-            case 1:
-                out.append("https://id.gs1.org/253/")
-            default:
-                out.append("https://id.gs1.org/255/")
+            case 0: out.append("https://id.gs1.org/8003/")
+            case 1: out.append("https://id.gs1.org/253/")
+            default: out.append("https://id.gs1.org/255/")
             }
-            return appendKey(parts, scratch: scratch, to: &out)
+            return appendKey(slice(s, 19, partition), slice(s, partition + 1, partition + 13 - length),
+                             leadingZero: kind == 0, scratch: scratch, to: &out)
         }
         if has(s, i, "cpi:") {
             // (\d{L}\.(cpitoken){1,30-L})\.\*$ ; cp + uri[p+1:rfind('.')]
@@ -579,7 +594,7 @@ public enum DigitalLinkNormalizer {
                   starEnd(s, end + 6) else { return false }
             let partition = 19 + length
             out.append("https://id.gs1.org/8006/")
-            guard appendKey(gtinParts(slice(s, 19, partition), slice(s, partition + 1, partition + 14 - length)),
+            guard appendGTIN(slice(s, 19, partition), slice(s, partition + 1, partition + 14 - length),
                             scratch: scratch, to: &out) else { return false }
             out.append(slice(s, 34, 36))
             out.append(slice(s, 37, 39))
@@ -668,6 +683,22 @@ extension DigitalLinkNormalizer {
         return tenLetters(r)
     }
 
+    /// Whether `s` has '/', 3 to 5 of a-z, '/' somewhere (the shape of every short name).
+    static func mayHoldShortName(_ s: Buf) -> Bool {
+        var i = 0
+        while i < s.count {
+            if s[i] == C.slash {
+                var k = i + 1
+                while k < s.count, s[k] &- 0x61 < 26 { k += 1 }
+                if k < s.count, s[k] == C.slash, (3...5).contains(k - i - 1) { return true }
+                i = k
+            } else {
+                i += 1
+            }
+        }
+        return false
+    }
+
     /// Python `str.find`: first index of `pattern` in `a`, or -1.
     static func find(_ a: [UInt32], _ pattern: StaticString) -> Int {
         let m = pattern.utf8CodeUnitCount
@@ -738,8 +769,9 @@ extension DigitalLinkNormalizer {
         // Remove the query string (and, as in the reference, a fragment before it stays).
         if let q = u.firstIndex(of: C.question) { u.removeSubrange(q...) }
 
-        // Short names to AIs, one `str.replace` after the other.
-        if u.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) {
+        // Short names to AIs, one `str.replace` after the other. Each short name is '/',
+        // 3 to 5 lower-case letters, '/'; without such a run the whole chain is a no-op.
+        if u.withUnsafeBufferPointer(mayHoldShortName) {
             for (name, ai) in shortNames { replaceAll(&u, name, ai) }
         }
 
@@ -765,8 +797,10 @@ extension DigitalLinkNormalizer {
         }
         if let padding { replaceAll(&u, "/01/", padding) }
 
-        // Remove the CPV: x = uri[uri.find('/22/') + 4:], computed once, as in the reference.
-        let x = Array(pySlice(u, find(u, "/22/") + 4))
+        // Remove the CPV. The reference computes x = uri[uri.find('/22/') + 4:] once, before
+        // either rewrite; `beforeCPV` keeps that uri (copy on write, so no copy is made).
+        let beforeCPV = u
+        func x() -> [UInt32] { Array(pySlice(beforeCPV, find(beforeCPV, "/22/") + 4)) }
         func cpvMatch(_ cls: CharClass) -> Bool {
             u.withUnsafeBufferPointer { b in
                 guard canonicalHost(b) else { return false }
@@ -776,9 +810,11 @@ extension DigitalLinkNormalizer {
         }
         if cpvMatch(dlChar) {
             // x[x.find('/'):-1]: x has no '/', so this is x[-1:-1], empty.
+            let x = x()
             u = Array(pySlice(u, nil, find(u, "/22/")) + pySlice(x, find(x, "/"), -1))
         }
         if cpvMatch(dlCharOrSlash) {
+            let x = x()
             u = Array(pySlice(u, nil, find(u, "/22/")) + pySlice(x, find(x, "/")))
         }
 
@@ -805,9 +841,13 @@ extension DigitalLinkNormalizer {
 
         let valid = u.withUnsafeBufferPointer { finalSyntax($0) }
         guard valid else { return nil }
-        var out = Output(capacity: u.count + 4)
-        u.withUnsafeBufferPointer { out.append($0[...]) }
-        return out.string
+        return u.withUnsafeBufferPointer { b in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4 * b.count) { buffer in
+                var out = Output(buffer)
+                out.append(b[...])
+                return out.string
+            }
+        }
     }
 
     /// The reference's closing "valid syntax" alternation.
