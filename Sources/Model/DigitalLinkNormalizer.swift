@@ -699,13 +699,22 @@ extension DigitalLinkNormalizer {
         return false
     }
 
-    /// Python `str.find`: first index of `pattern` in `a`, or -1.
+    /// Python `str.find`: first index of `pattern` (non-empty) in `a`, or -1.
     static func find(_ a: [UInt32], _ pattern: StaticString) -> Int {
         let m = pattern.utf8CodeUnitCount
+        let p = pattern.utf8Start
         guard a.count >= m else { return -1 }
         return a.withUnsafeBufferPointer { b in
-            let first = UInt32(pattern.utf8Start[0])
-            for i in 0...(b.count - m) where b[i] == first && has(b, i, pattern) { return i }
+            let first = UInt32(p[0])
+            var i = 0
+            while i <= b.count - m {
+                if b[i] == first {
+                    var k = 1
+                    while k < m && b[i + k] == UInt32(p[k]) { k += 1 }
+                    if k == m { return i }
+                }
+                i += 1
+            }
             return -1
         }
     }
