@@ -34,6 +34,7 @@ let package = Package(
         .executableTarget(name: "fedtrace", dependencies: ["CLI"]),
 
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model"]),
         .testTarget(name: "GeneratorTests", dependencies: ["Generator", "Model"]),
         .testTarget(name: "NetTests", dependencies: ["Net", "Crypto"]),
     ]
