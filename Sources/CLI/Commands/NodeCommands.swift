@@ -1,0 +1,163 @@
+import Foundation
+import Model
+import Node
+import Store
+
+enum InitCommand {
+    static let command = Command(
+        "init", summary: "create a node: its data directory, configuration, store and first audit record",
+        usage: "--party XX --data DIR [--role party|hub] [--api-listen HOST:PORT] [--fed-listen HOST:PORT]",
+        options: [
+            OptionSpec("party", value: "XX", help: "ISO 3166-1 alpha-2 code of the Party (or the hub's name with --role hub)"),
+            dataOption,
+            OptionSpec("role", value: "ROLE", help: "party (default) or hub"),
+            OptionSpec("api-listen", value: "HOST:PORT", help: "local API listener (default \(NodeConfiguration.defaultAPIListen))"),
+            OptionSpec("fed-listen", value: "HOST:PORT", help: "federation listener (default \(NodeConfiguration.defaultFederationListen))"),
+            jsonOption,
+        ]
+    ) { arguments, output in
+        let roleText = arguments.value("role") ?? "party"
+        guard let role = NodeRole(rawValue: roleText) else { throw UsageError(reason: "--role must be party or hub, got '\(roleText)'") }
+        let name = try arguments.required("party")
+        let party: PartyID
+        do throws(ModelError) {
+            party = role == .hub ? try PartyID(hub: name) : try PartyID(country: name)
+        } catch {
+            throw UsageError(reason: error.reason)
+        }
+        var configuration = NodeConfiguration(party: party, role: role)
+        if let api = arguments.value("api-listen") {
+            guard ListenAddress(api) != nil else { throw UsageError(reason: "--api-listen must be HOST:PORT, got '\(api)'") }
+            configuration.apiListen = api
+        }
+        if let fed = arguments.value("fed-listen") {
+            guard ListenAddress(fed) != nil else { throw UsageError(reason: "--fed-listen must be HOST:PORT, got '\(fed)'") }
+            configuration.federationListen = fed
+        }
+        let data = try arguments.required("data")
+        let node = try NodeDirectory.initialize(at: data, configuration: configuration)
+        if arguments.flag("json") {
+            output.json(.object(["party": .string(party.urn), "role": .string(role.rawValue), "data": .string(node.directory.path)]))
+        } else {
+            output.line("initialised \(role.rawValue) node \(party.urn) in \(node.directory.path)")
+            output.line("next: fedtrace capture --data \(data) FILE...")
+        }
+        return 0
+    }
+}
+
+enum CaptureCommand {
+    static let command = Command(
+        "capture", summary: "capture EPCIS 2.0 JSON/JSON-LD documents; each document is stored whole or not at all",
+        usage: "--data DIR FILE... [--json]",
+        options: [dataOption, jsonOption]
+    ) { arguments, output in
+        guard !arguments.positionals.isEmpty else { throw UsageError(reason: "name at least one EPCIS document to capture") }
+        let node = try openNode(arguments)
+        let outcomes = CaptureService(node: node).capture(files: arguments.positionals)
+        let captured = outcomes.reduce(0) { $0 + ($1.result?.captured ?? 0) }
+        let duplicates = outcomes.reduce(0) { $0 + ($1.result?.duplicates ?? 0) }
+        let rejected = outcomes.filter { $0.rejection != nil }
+        if arguments.flag("json") {
+            output.json(.object([
+                "captured": .number(String(captured)), "duplicates": .number(String(duplicates)),
+                "rejectedDocuments": .number(String(rejected.count)),
+                "documents": .array(outcomes.map { outcome in
+                    var object: JSONObject = ["source": .string(outcome.source)]
+                    if let result = outcome.result {
+                        object["captured"] = .number(String(result.captured))
+                        object["duplicates"] = .number(String(result.duplicates))
+                        object["eventHashIDs"] = .array((result.capturedIDs + result.duplicateIDs).map(JSONValue.string))
+                    } else {
+                        object["rejected"] = .string(outcome.rejection ?? "")
+                    }
+                    return .object(object)
+                }),
+            ]))
+        } else {
+            for outcome in outcomes {
+                if let result = outcome.result {
+                    output.line("\(outcome.source): captured \(result.captured), duplicate \(result.duplicates)")
+                } else {
+                    output.error("rejected: \(outcome.rejection ?? outcome.source)")
+                }
+            }
+            output.line("captured \(captured) / duplicate \(duplicates) / rejected \(rejected.count) document\(rejected.count == 1 ? "" : "s")")
+        }
+        return rejected.isEmpty ? 0 : 1
+    }
+}
+
+enum StatusCommand {
+    static let command = Command(
+        "status", summary: "show the node's identity, stored data and audit state",
+        usage: "--data DIR [--json]",
+        options: [dataOption, jsonOption]
+    ) { arguments, output in
+        let node = try openNode(arguments)
+        let counts = try node.store.counts(localOrigin: node.configuration.party.urn)
+        let audit = try node.store.verifyAudit()
+        let last = try node.store.recentAudit(limit: 1).first
+        if arguments.flag("json") {
+            output.json(.object([
+                "party": .string(node.configuration.party.urn), "role": .string(node.configuration.role.rawValue),
+                "data": .string(node.directory.path),
+                "events": .number(String(counts.events)), "localEvents": .number(String(counts.localEvents)),
+                "receivedEvents": .number(String(counts.receivedEvents)), "uims": .number(String(counts.uims)),
+                "aggregationLinks": .number(String(counts.aggregationLinks)),
+                "auditRecords": .number(String(counts.auditRecords)), "auditIntact": .bool(audit.isIntact),
+                "lastAudit": last.map { .string("\($0.at) \($0.action)") } ?? .null,
+            ]))
+        } else {
+            output.line("node      \(node.configuration.party.urn) (\(node.configuration.role.rawValue))")
+            output.line("data      \(node.directory.path)")
+            output.line("events    \(counts.events) (\(counts.localEvents) captured here, \(counts.receivedEvents) received)")
+            output.line("uims      \(counts.uims) identifiers, \(counts.aggregationLinks) aggregation links")
+            output.line("audit     \(counts.auditRecords) records, " + (audit.isIntact ? "chain intact" : "CHAIN BROKEN: \(audit.problem ?? "")"))
+            if let last { output.line("last      \(last.at) \(last.action) by \(last.actor)") }
+        }
+        return 0
+    }
+}
+
+enum AuditCommands {
+    static let verify = Command(
+        "audit verify", summary: "check the hash chain of the audit log; names the first bad record",
+        usage: "--data DIR [--json]",
+        options: [dataOption, jsonOption]
+    ) { arguments, output in
+        let node = try openNode(arguments)
+        let result = try node.store.verifyAudit()
+        if arguments.flag("json") {
+            output.json(.object([
+                "intact": .bool(result.isIntact), "records": .number(String(result.recordCount)),
+                "firstBadRecord": result.firstBadSeq.map { .number(String($0)) } ?? .null,
+                "problem": result.problem.map(JSONValue.string) ?? .null,
+            ]))
+        }
+        guard result.isIntact else {
+            output.error("fedtrace audit verify: audit log broken at record \(result.firstBadSeq ?? 0): \(result.problem ?? "")")
+            return 1
+        }
+        if !arguments.flag("json") { output.line("audit log intact: \(result.recordCount) records") }
+        return 0
+    }
+
+    static let list = Command(
+        "audit list", summary: "show the newest audit records",
+        usage: "--data DIR [--limit N] [--json]",
+        options: [dataOption, OptionSpec("limit", value: "N", help: "how many records (default 20)"), jsonOption]
+    ) { arguments, output in
+        let node = try openNode(arguments)
+        let records = try node.store.recentAudit(limit: try arguments.integer("limit", default: 20, in: 1...100_000))
+        if arguments.flag("json") {
+            output.json(.array(records.map { r in
+                .object(["seq": .number(String(r.seq)), "at": .string(r.at), "actor": .string(r.actor), "action": .string(r.action),
+                         "detail": (try? JSONParser.parse(Array(r.detail.utf8))) ?? .string(r.detail), "hash": .string(r.hash)])
+            }))
+        } else {
+            for r in records { output.line("\(r.seq)  \(r.at)  \(r.actor)  \(r.action)  \(r.detail)") }
+        }
+        return 0
+    }
+}

@@ -1,0 +1,3 @@
+extension CommandLineTool {
+    static let extraCommands: [Command] = [GenerateCommand.command, DemoCommand.command, BenchCommand.command]
+}

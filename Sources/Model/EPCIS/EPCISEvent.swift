@@ -1,0 +1,66 @@
+/// The five EPCIS 2.0 event types.
+public enum EPCISEventType: String, Sendable, CaseIterable, Codable {
+    case object = "ObjectEvent"
+    case aggregation = "AggregationEvent"
+    case transaction = "TransactionEvent"
+    case transformation = "TransformationEvent"
+    case association = "AssociationEvent"
+}
+
+/// How an identifier appears in an event; the UIM index keeps the role so a trace can tell
+/// a pallet (parent) from the packs it carries (children).
+public enum UIMRole: String, Sendable, Codable, CaseIterable {
+    case epc, parent, child, input, output
+    /// An EPC class in a quantity list (a lot or product class, not a single item).
+    case quantityClass = "class"
+}
+
+/// An identifier named by an event, in canonical GS1 Digital Link form when it is a GS1
+/// key (so `urn:epc:id:sgtin:…` and `https://id.gs1.org/01/…/21/…` index alike).
+public struct UIMReference: Sendable, Hashable, Codable {
+    public let uim: String
+    public let role: UIMRole
+
+    public init(uim: String, role: UIMRole) {
+        self.uim = uim
+        self.role = role
+    }
+
+    /// The canonical index form of an identifier as written in an event or a query.
+    public static func canonical(_ identifier: String) -> String {
+        DigitalLinkNormalizer.normalize(identifier) ?? identifier
+    }
+}
+
+/// One validated EPCIS 2.0 event with its hash ID and the fields the store indexes.
+public struct EPCISEvent: Sendable {
+    public let type: EPCISEventType
+    /// The CBV 2.0 event hash ID, computed on the full event.
+    public let hashID: String
+    /// The pre-hash string the ID was computed from (kept for explanation and audit).
+    public let prehash: String
+    /// The event as parsed (member order and number text preserved).
+    public let body: JSONObject
+    /// The exact bytes of the event object as received (evidence).
+    public let raw: [UInt8]
+    public let eventTime: Timestamp
+    public let eventTimeZoneOffset: String
+    public let recordTime: Timestamp?
+    public let action: String?
+    /// Business step as a CBV web vocabulary URI when it is a CBV word.
+    public let bizStep: String?
+    public let disposition: String?
+    public let readPoint: String?
+    public let bizLocation: String?
+    public let parentID: String?
+    /// Every identifier the event names, canonical, without duplicates.
+    public let uims: [UIMReference]
+    /// True when the event carries an `errorDeclaration`: it declares the event with the
+    /// same hash ID erroneous and is stored beside it, not deduplicated against it.
+    public let declaresError: Bool
+}
+
+extension EPCISEvent {
+    /// The identifiers with role `child` (the contents of an aggregation or association).
+    public var children: [String] { uims.filter { $0.role == .child }.map(\.uim) }
+}

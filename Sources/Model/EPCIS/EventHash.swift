@@ -1,0 +1,458 @@
+import Crypto
+
+/// The CBV 2.0 event hash ID (`ni:///sha-256;<hex>?ver=CBV2.0`) of EPCIS 2.0 JSON events.
+///
+/// The algorithm (CBV 2.0 §8.9, as implemented by GS1 Germany's reference generator, which
+/// is the yardstick: PyPI `epcis-event-hash-generator` 1.9.3):
+///
+/// 1. The event becomes a tree of (name, text, children). Object members become children
+///    named by their key; a list member becomes one child per element, each named by the
+///    key; prefixes declared in the document's `@context` are written `{namespace}local`
+///    in keys and expanded in values.
+/// 2. Structural corrections align JSON with the XML model: `xxxList` children are
+///    grouped under one `xxxList` node whose children are named `xxx`; `childEPCs` become
+///    `epc`; `inputEPC`/`outputEPC` become `epc`; quantity elements become
+///    `quantityElement`; source/destination/bizTransaction list elements become
+///    (type, value) pairs in source order.
+/// 3. The pre-hash string is `eventType=<type>`, then the standard fields in the fixed
+///    CBV order (`eventTime`, `eventTimeZoneOffset`, `certificationInfo`, `parentID`,
+///    `epcList`, … `sensorElementList`), each `name=value`, values of one field sorted,
+///    then everything else (user extensions, `ilmd`, the three typed lists) as
+///    `name=value` strings sorted by code point. `recordTime`, `eventID`, `type` and
+///    `errorDeclaration` are left out, so an error declaration has the ID of the event it
+///    declares erroneous.
+/// 4. Values are canonicalised: timestamps in time fields to UTC with milliseconds and
+///    `Z`; old CBV URNs to web vocabulary URIs; numbers to their shortest form (integers
+///    without `.0`); GS1 keys (EPC URNs, Digital Link) to canonical GS1 Digital Link URIs;
+///    CBV bare words (`shipping`) to their URIs.
+/// 5. SHA-256 over the UTF-8 pre-hash string, written as a `ni:` URI.
+///
+/// Where the reference generator fails on an event (it raises, and prints no hash), this
+/// implementation still produces a hash following the same rules; those cases are noted
+/// at the code that handles them.
+public enum EventHash {
+    /// The hash ID of a pre-hash string.
+    public static func hashID(prehash: String) -> String {
+        "ni:///sha-256;" + SHA256.hexHash(prehash.utf8) + "?ver=CBV2.0"
+    }
+}
+
+/// Document-wide facts the pre-hash needs: declared namespace prefixes and the bare-word
+/// replacements that JSON-LD expansion of the document implies.
+public struct HashContext: Sendable {
+    /// Prefix → `{namespace}` for keys (values use the namespace without braces).
+    var namespaces: [String: String]
+    /// Bare string → the single vocabulary URI it expands to in this document.
+    var bareWords: [String: String]
+
+    /// The context of a whole EPCIS document, given its `@context` and all its events.
+    ///
+    /// Like the reference generator (which expands the document with JSON-LD and then
+    /// replaces every string value that is the suffix of exactly one expanded CBV or GS1
+    /// vocabulary URI), bare words are resolved per document: a word is replaced only if
+    /// it names exactly one vocabulary URI used in the document.
+    public init(documentContext: JSONValue?, events: [JSONObject]) {
+        namespaces = [:]
+        if case .array(let entries)? = documentContext {
+            for entry in entries {
+                switch entry {
+                case .string(let url): namespaces[url] = "{" + url + "}"
+                case .object(let object):
+                    for member in object.members {
+                        // A term defined by an object (`{"@id": …}`) is not a plain prefix.
+                        if case .string(let url) = member.value { namespaces[member.key] = "{" + url + "}" }
+                    }
+                default: break
+                }
+            }
+        }
+        var expanded = Set<String>()
+        for event in events { Self.collectVocabulary(event, into: &expanded) }
+        var candidates: [String: Set<String>] = [:]
+        for uri in expanded {
+            var index = uri.utf8.startIndex
+            for byte in uri.utf8 {
+                index = uri.utf8.index(after: index)
+                if byte == UInt8(ascii: "-") || byte == UInt8(ascii: "/") {
+                    candidates[String(uri[index...]), default: []].insert(uri)
+                }
+            }
+        }
+        bareWords = [:]
+        for (word, uris) in candidates where uris.count == 1 && !word.isEmpty {
+            bareWords[word] = uris.first!
+        }
+    }
+
+    /// Adds the expanded form of every vocabulary-typed value of `event`, and every string
+    /// that already is a CBV or GS1 vocabulary URI, to `set`.
+    static func collectVocabulary(_ event: JSONObject, into set: inout Set<String>) {
+        func add(_ value: JSONValue?, _ field: CBVVocabulary.Field) {
+            guard let word = value?.stringValue else { return }
+            if let uri = CBVVocabulary.expand(word, for: field) {
+                set.insert(uri)
+            } else if word.hasPrefix("cbv:") {
+                set.insert("https://ref.gs1.org/cbv/" + word.dropFirst(4))
+            } else if word.hasPrefix("gs1:") {
+                set.insert("https://gs1.org/voc/" + word.dropFirst(4))
+            }
+        }
+        func scan(_ value: JSONValue) {
+            switch value {
+            case .string(let s):
+                if s.hasPrefix("https://ref.gs1.org/cbv") || s.hasPrefix("https://gs1.org/voc") { set.insert(s) }
+            case .array(let elements): elements.forEach(scan)
+            case .object(let object): object.members.forEach { scan($0.value) }
+            default: break
+            }
+        }
+        scan(.object(event))
+        add(event["bizStep"], .bizStep)
+        add(event["disposition"], .disposition)
+        if let persistent = event["persistentDisposition"]?.objectValue {
+            for key in ["set", "unset"] { persistent[key]?.arrayValue?.forEach { add($0, .disposition) } }
+        }
+        event["bizTransactionList"]?.arrayValue?.forEach { add($0.objectValue?["type"], .bizTransactionType) }
+        event["sourceList"]?.arrayValue?.forEach { add($0.objectValue?["type"], .sourceDestinationType) }
+        event["destinationList"]?.arrayValue?.forEach { add($0.objectValue?["type"], .sourceDestinationType) }
+        for element in event["sensorElementList"]?.arrayValue ?? [] {
+            let reports: [JSONValue]
+            switch element.objectValue?["sensorReport"] {
+            case .array(let list)?: reports = list
+            case let single?: reports = [single]
+            case nil: reports = []
+            }
+            for report in reports {
+                add(report.objectValue?["type"], .measurementType)
+                add(report.objectValue?["exception"], .sensorException)
+                add(report.objectValue?["component"], .sensorComponent)
+            }
+        }
+        add(event["errorDeclaration"]?.objectValue?["reason"], .errorReason)
+    }
+
+    /// `_namespace_replace`: `prefix:local` with a declared prefix becomes
+    /// `{namespace}local` (keys) or `namespacelocal` (values).
+    func expandPrefix(_ text: String, isValue: Bool) -> String {
+        guard !namespaces.isEmpty, let colon = text.utf8.firstIndex(of: UInt8(ascii: ":")) else { return text }
+        let prefix = String(text[..<colon])
+        guard let namespace = namespaces[prefix] else { return text }
+        let rest = text[text.utf8.index(after: colon)...]
+        if isValue {
+            return namespace.replacingAll("{", with: "").replacingAll("}", with: "") + rest
+        }
+        return namespace + rest
+    }
+}
+
+/// One node of the pre-hash tree: the reference's `(name, text, children)` triple. A class,
+/// because the algorithm consumes children from shared lists while it walks them.
+final class HashNode {
+    var name: String
+    var text: String
+    var children: [HashItem]
+
+    init(_ name: String, _ text: String, _ children: [HashItem] = []) {
+        self.name = name
+        self.text = text
+        self.children = children
+    }
+}
+
+/// A child in the tree: a node, or the (type, value) pair a source, destination or
+/// business transaction list element becomes. The second member is missing when the
+/// element had a single member (the reference raises there; this keeps what there is).
+enum HashItem {
+    case node(HashNode)
+    case pair(HashNode, HashNode?)
+
+    var node: HashNode? {
+        if case .node(let n) = self { return n }
+        return nil
+    }
+}
+
+/// The ordering of standard fields (CBV 2.0 §8.9.2, the reference's `PROP_ORDER`).
+indirect enum HashOrder {
+    /// A field and, for structured fields, the order of its sub-fields.
+    case field(String, [HashOrder]?)
+    /// A typed list whose (type, value) pairs never match by name: the reference leaves
+    /// them to the "other fields" part, where they are sorted as strings.
+    case typedList(String)
+
+    static let event: [HashOrder] = {
+        let quantity: [HashOrder] = [.field("quantityElement", [.field("epcClass", nil), .field("quantity", nil), .field("uom", nil)])]
+        let epc: [HashOrder] = [.field("epc", nil)]
+        let metadata = ["time", "startTime", "endTime", "deviceID", "deviceMetadata", "rawData", "dataProcessingMethod", "bizRules"]
+        let report = ["type", "exception", "deviceID", "deviceMetadata", "rawData", "dataProcessingMethod", "time",
+                      "microorganism", "chemicalSubstance", "value", "component", "stringValue", "booleanValue",
+                      "hexBinaryValue", "uriValue", "minValue", "maxValue", "meanValue", "sDev", "percRank",
+                      "percValue", "uom", "coordinateReferenceSystem"]
+        return [
+            .field("eventTime", nil), .field("eventTimeZoneOffset", nil), .field("certificationInfo", nil),
+            .field("parentID", nil), .field("epcList", epc), .field("inputEPCList", epc), .field("childEPCs", epc),
+            .field("quantityList", quantity), .field("childQuantityList", quantity), .field("inputQuantityList", quantity),
+            .field("outputEPCList", epc), .field("outputQuantityList", quantity), .field("action", nil),
+            .field("transformationID", nil), .field("bizStep", nil), .field("disposition", nil),
+            .field("persistentDisposition", [.field("set", nil), .field("unset", nil)]),
+            .field("readPoint", [.field("id", nil)]), .field("bizLocation", [.field("id", nil)]),
+            .typedList("bizTransactionList"), .typedList("sourceList"), .typedList("destinationList"),
+            .field("sensorElementList", [.field("sensorElement", [
+                .field("sensorMetadata", metadata.map { .field($0, nil) }),
+                .field("sensorReport", report.map { .field($0, nil) }),
+            ])]),
+        ]
+    }()
+}
+
+/// Builds the pre-hash string of one event.
+public struct PrehashBuilder {
+    let context: HashContext
+
+    public init(context: HashContext) {
+        self.context = context
+    }
+
+    /// The CBV 2.0 pre-hash string of `event`.
+    public func prehash(of event: JSONObject) -> String {
+        let root = correctStructure(node(fromObject: event))
+        var out = "eventType=" + root.name
+        out += ordered(&root.children, HashOrder.event)
+        let ignored: Set<String> = ["recordTime", "eventID", "type", "errorDeclaration"]
+        let rest = root.children.filter { item in
+            guard let n = item.node else { return true }
+            return !ignored.contains(n.name)
+        }
+        if !rest.isEmpty { out += generic(rest) }
+        return out
+    }
+
+    /// The hash ID of `event`.
+    public func hashID(of event: JSONObject) -> String {
+        EventHash.hashID(prehash: prehash(of: event))
+    }
+
+    // MARK: - JSON to tree (`_json_to_py`)
+
+    func node(from value: JSONValue) -> HashNode {
+        switch value {
+        case .object(let object): return node(fromObject: object)
+        case .array(let elements): return HashNode("", "", elements.map { .node(node(from: $0)) })
+        case .string(let s): return HashNode("", context.expandPrefix(bare(s), isValue: true))
+        case .number(let n): return HashNode("", PythonNumber.str(ofJSONNumber: n))
+        case .bool(let b): return HashNode("", b ? "True" : "False")
+        case .null: return HashNode("", "None")
+        }
+    }
+
+    /// The document-level bare-word replacement, applied to every string value.
+    @inline(__always) func bare(_ s: String) -> String {
+        context.bareWords.isEmpty ? s : (context.bareWords[s] ?? s)
+    }
+
+    func node(fromObject object: JSONObject) -> HashNode {
+        var name = ""
+        var text = ""
+        if case .string(let type)? = object["type"] { name = bare(type) }
+        if case .string(let t)? = object["#text"] { text = bare(t) }
+        var children: [HashItem] = []
+        children.reserveCapacity(object.members.count)
+        var keepsSourceOrder = false
+        for member in object.members {
+            let key = member.key
+            if key == "#text" || key == "rdfs:comment" || key == "comment" || key == "@context" { continue }
+            if key == "bizTransaction" || key == "source" || key == "destination" { keepsSourceOrder = true }
+            let child = node(from: member.value)
+            let name = context.expandPrefix(key, isValue: false)
+            if case .array = member.value {
+                for element in child.children {
+                    let n = element.node!
+                    children.append(.node(HashNode(name, n.text, n.children)))
+                }
+            } else {
+                children.append(.node(HashNode(name, child.text, child.children)))
+            }
+        }
+        // The reference sorts members as Python tuples unless the object holds a
+        // bizTransaction, source or destination member; pair selection below depends on it.
+        if !keepsSourceOrder { children.sort { pythonTupleLess($0, $1) } }
+        return HashNode(name, text, children)
+    }
+
+    // MARK: - XML/JSON structure correction (`deep_structure_correction`)
+
+    func correctStructure(_ node: HashNode) -> HashNode {
+        var level = node.children
+        var listOrder: [String] = []
+        var lists: [String: [HashNode]] = [:]
+        level.removeAll { item in
+            guard let n = item.node, n.name.utf8.count > 4, n.name.hasSuffix("List") else { return false }
+            if lists[n.name] == nil { listOrder.append(n.name) }
+            lists[n.name, default: []].append(HashNode(String(n.name.dropLast(4)), n.text, n.children))
+            return true
+        }
+        for listName in listOrder {
+            let elements = lists[listName]!
+            if listName == "sourceList" || listName == "destinationList" || listName == "bizTransactionList" {
+                let pairs: [HashItem] = elements.compactMap { element in
+                    guard let first = element.children.first?.node else { return nil }
+                    return .pair(first, element.children.count > 1 ? element.children[1].node : nil)
+                }
+                level.append(.node(HashNode(listName, "", pairs)))
+            } else {
+                level.append(.node(HashNode(listName, "", elements.map { .node($0) })))
+            }
+        }
+        var childEPCs: [HashItem] = []
+        level.removeAll { item in
+            guard let n = item.node, n.name == "childEPCs" else { return false }
+            childEPCs.append(.node(HashNode("epc", n.text)))
+            return true
+        }
+        if !childEPCs.isEmpty { level.append(.node(HashNode("childEPCs", "", childEPCs))) }
+        let corrected: [HashItem] = level.map { item in
+            guard let n = item.node else { return item }
+            if n.name == "sourceList" || n.name == "destinationList" || n.name == "bizTransactionList" { return item }
+            return .node(correctStructure(n))
+        }
+        var name = node.name
+        switch name {
+        case "inputEPC", "outputEPC": name = "epc"
+        case "inputQuantity", "outputQuantity", "childQuantity": name = "quantityElement"
+        case "quantity" where !corrected.isEmpty: name = "quantityElement"
+        default: break
+        }
+        return HashNode(name, node.text, corrected)
+    }
+
+    // MARK: - Pre-hash string
+
+    /// `_recurse_through_children_in_order`: consumes matched leaf children from `list`.
+    func ordered(_ list: inout [HashItem], _ order: [HashOrder]) -> String {
+        var prehash = ""
+        let extensions = gatherUserExtensions(&list)
+        for entry in order {
+            guard case .field(let fieldName, let subOrder) = entry else { continue }
+            var values: [String] = []
+            var consumed: [ObjectIdentifier] = []
+            for item in list {
+                guard let child = item.node, child.name == fieldName else { continue }
+                let text = childPrehash(child, subOrder)
+                if !text.isEmpty { values.append(text) }
+                if child.children.isEmpty { consumed.append(ObjectIdentifier(child)) }
+            }
+            if !consumed.isEmpty {
+                list.removeAll { item in item.node.map { consumed.contains(ObjectIdentifier($0)) } ?? false }
+            }
+            guard !values.isEmpty else { continue }
+            values.sort(by: codePointLess)
+            prehash += values.joined()
+        }
+        if !extensions.isEmpty { prehash += generic(extensions) }
+        return prehash
+    }
+
+    /// `_gather_user_extensions`: below the event level, namespaced members of a structured
+    /// field are taken out and appended after its standard sub-fields.
+    func gatherUserExtensions(_ list: inout [HashItem]) -> [HashItem] {
+        guard list.count > 1 else { return [] }
+        for item in list {
+            if let n = item.node, n.name.contains("eventTime") || n.name.contains("action") { return [] }
+        }
+        var extensions: [HashItem] = []
+        list.removeAll { item in
+            guard let n = item.node, n.name.contains("{"), n.name.contains("/}") else { return false }
+            extensions.append(item)
+            return true
+        }
+        return extensions
+    }
+
+    /// `_child_to_pre_hash_string`.
+    func childPrehash(_ child: HashNode, _ subOrder: [HashOrder]?) -> String {
+        var grandchildren = ""
+        if let subOrder { grandchildren = ordered(&child.children, subOrder) }
+        var text = ""
+        if !child.text.isEmpty {
+            text = PythonText.strip(child.text)
+            let lower = child.name.lowercased()
+            if lower.contains("time") && !lower.contains("offset") {
+                text = Timestamp.parse(text).map(\.canonicalUTC) ?? text
+            } else {
+                text = canonicalValue(text)
+            }
+            if !text.isEmpty { text = "=" + text }
+        }
+        if text.isEmpty && grandchildren.isEmpty { return "" }
+        return child.name + text + grandchildren
+    }
+
+    /// `_generic_child_list_to_prehash_string`.
+    func generic(_ children: [HashItem]) -> String {
+        var values: [String] = []
+        values.reserveCapacity(children.count)
+        var sortable = true
+        for item in children {
+            switch item {
+            case .pair(let first, let second):
+                values.append(generic(second.map { [.node(first), .node($0)] } ?? [.node(first)]))
+            case .node(let child):
+                if child.name == "bizTransaction" || child.name == "source" || child.name == "destination" { sortable = false }
+                var text = PythonText.strip(child.text)
+                if !text.isEmpty { text = "=" + canonicalValue(text) }
+                values.append(child.name + text + generic(child.children))
+            }
+        }
+        if values.count > 1 && sortable { values.sort(by: codePointLess) }
+        return values.joined()
+    }
+
+    /// `_canonize_value`: web vocabulary for old CBV URNs, numbers, GS1 Digital Link.
+    func canonicalValue(_ text: String) -> String {
+        let vocabulary = CBVVocabulary.webVocabularyFromURN(text)
+        let numeric = PythonNumber.canonicalIfNumeric(vocabulary) ?? vocabulary
+        return DigitalLinkNormalizer.normalize(numeric) ?? numeric
+    }
+}
+
+/// Orders strings by Unicode code point, as Python compares `str` (UTF-8 byte order is
+/// code point order).
+@inline(__always) func codePointLess(_ a: String, _ b: String) -> Bool {
+    a.utf8.lexicographicallyPrecedes(b.utf8)
+}
+
+/// Python's ordering of `(name, text, children)` tuples, which the reference relies on
+/// when it sorts object members.
+func pythonTupleLess(_ a: HashItem, _ b: HashItem) -> Bool {
+    guard let x = a.node, let y = b.node else { return false }
+    if x.name != y.name { return codePointLess(x.name, y.name) }
+    if x.text != y.text { return codePointLess(x.text, y.text) }
+    for (p, q) in zip(x.children, y.children) {
+        if pythonTupleLess(p, q) { return true }
+        if pythonTupleLess(q, p) { return false }
+    }
+    return x.children.count < y.children.count
+}
+
+extension String {
+    /// Every occurrence of `target` replaced by `replacement` (Python's `str.replace`).
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        let needle = Array(target.utf8)
+        guard let first = needle.first else { return self }
+        let haystack = Array(self.utf8)
+        var out: [UInt8] = []
+        var i = 0
+        var changed = false
+        while i < haystack.count {
+            if haystack[i] == first, i + needle.count <= haystack.count, haystack[i..<(i + needle.count)].elementsEqual(needle) {
+                out.append(contentsOf: replacement.utf8)
+                i += needle.count
+                changed = true
+            } else {
+                out.append(haystack[i])
+                i += 1
+            }
+        }
+        return changed ? String(decoding: out, as: UTF8.self) : self
+    }
+}

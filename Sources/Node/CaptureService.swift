@@ -1,0 +1,81 @@
+import Foundation
+import Crypto
+import Model
+import Store
+
+/// The outcome of capturing one input document.
+public struct DocumentCaptureOutcome: Sendable {
+    public let source: String
+    /// The store's result, or nil when the document was rejected.
+    public let result: CaptureResult?
+    /// Why the document was rejected (one line, naming the location), or nil.
+    public let rejection: String?
+    public let eventCount: Int
+}
+
+/// Capture: read → parse → validate → hash → store, one document per transaction.
+public struct CaptureService: Sendable {
+    public let node: OpenNode
+
+    public init(node: OpenNode) {
+        self.node = node
+    }
+
+    /// Reads a file, refusing anything larger than the configured limit before reading it.
+    public func readDocument(atPath path: String) throws(NodeError) -> [UInt8] {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw NodeError(code: "capture.unreadable", reason: "\(path): \(String(cString: strerror(errno)))")
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw NodeError(code: "capture.unreadable", reason: "\(path): not a regular file") }
+        let limit = node.configuration.maxDocumentBytes
+        guard Int(info.st_size) <= limit else {
+            throw NodeError(code: "capture.too-large", reason: "\(path): \(formatBytes(Int(info.st_size))) is larger than the \(formatBytes(limit)) limit for one document (maxDocumentBytes in node.json)")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw NodeError(code: "capture.unreadable", reason: "\(path): cannot read the file")
+        }
+        return Array(data)
+    }
+
+    /// Parses and stores one document; a rejected document stores nothing.
+    public func capture(bytes: [UInt8], source: String, actor: String = "operator") -> DocumentCaptureOutcome {
+        guard bytes.count <= node.configuration.maxDocumentBytes else {
+            return DocumentCaptureOutcome(source: source, result: nil, rejection: "\(source): \(formatBytes(bytes.count)) is larger than the \(formatBytes(node.configuration.maxDocumentBytes)) limit", eventCount: 0)
+        }
+        let document: EPCISDocument
+        do {
+            document = try EPCISDocumentParser.parse(bytes, name: source)
+        } catch {
+            return DocumentCaptureOutcome(source: source, result: nil, rejection: error.reason, eventCount: 0)
+        }
+        do {
+            let result = try node.store.capture(document, origin: node.configuration.party, actor: actor, source: source,
+                                                documentDigest: SHA256.hexHash(bytes))
+            return DocumentCaptureOutcome(source: source, result: result, rejection: nil, eventCount: document.events.count)
+        } catch {
+            return DocumentCaptureOutcome(source: source, result: nil, rejection: "\(source): not stored: \(error)", eventCount: document.events.count)
+        }
+    }
+
+    /// Captures files in order; each is its own transaction.
+    public func capture(files: [String], actor: String = "operator") -> [DocumentCaptureOutcome] {
+        files.map { path in
+            do throws(NodeError) {
+                return capture(bytes: try readDocument(atPath: path), source: path, actor: actor)
+            } catch {
+                return DocumentCaptureOutcome(source: path, result: nil, rejection: error.reason, eventCount: 0)
+            }
+        }
+    }
+}
+
+/// "1.0 GiB", "256 MiB", "12 KiB", "900 bytes".
+public func formatBytes(_ count: Int) -> String {
+    let units = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")]
+    for (size, name) in units where count >= size {
+        let value = Double(count) / Double(size)
+        return value == value.rounded() ? "\(Int(value)) \(name)" : String(format: "%.1f", value) + " " + name
+    }
+    return "\(count) bytes"
+}

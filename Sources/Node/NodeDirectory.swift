@@ -1,0 +1,108 @@
+import Foundation
+import Crypto
+import Model
+import Store
+
+/// A node's data directory: `node.json`, the SQLite store, and (later) certificates.
+///
+/// Layout (created by `fedtrace init`, mode 0700):
+/// - `node.json`: the configuration
+/// - `fedtrace.sqlite` (+ WAL files): the store
+/// - `certs/`: the Party's certificate folder, when installed
+public struct NodeDirectory: Sendable {
+    public let path: String
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    public var configPath: String { path + "/node.json" }
+    public var databasePath: String { path + "/fedtrace.sqlite" }
+    public var certificatesPath: String { path + "/certs" }
+
+    /// Creates a new node: the directory (which must be empty or absent), its configuration
+    /// and store, and the first audit record. Refuses to touch an existing node.
+    @discardableResult
+    public static func initialize(at path: String, configuration: NodeConfiguration) throws -> OpenNode {
+        let manager = FileManager.default
+        var isDirectory: ObjCBool = false
+        if manager.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw NodeError(code: "init.exists", reason: "\(path) exists and is not a directory") }
+            if manager.fileExists(atPath: path + "/node.json") {
+                throw NodeError(code: "init.exists", reason: "\(path) already holds a node (node.json exists); refusing to overwrite it")
+            }
+            let contents = (try? manager.contentsOfDirectory(atPath: path)) ?? []
+            guard contents.isEmpty else { throw NodeError(code: "init.exists", reason: "\(path) is not empty; choose a new or empty directory") }
+        } else {
+            do {
+                try manager.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw NodeError(code: "init.directory", reason: "cannot create \(path): \(describe(error))")
+            }
+        }
+        _ = chmod(path, 0o700)
+        let directory = NodeDirectory(path: path)
+        let store = try EventStore(path: directory.databasePath)
+        try store.setSettings(["party": configuration.party.urn, "role": configuration.role.rawValue], actor: "operator", action: "init",
+                              detail: ["party": .string(configuration.party.urn), "role": .string(configuration.role.rawValue)])
+        // node.json last: its presence marks a complete node.
+        try writeAtomically(configuration.json, to: directory.configPath, mode: 0o600)
+        return OpenNode(directory: directory, configuration: configuration, store: store)
+    }
+
+    /// Opens an existing node.
+    public func open() throws -> OpenNode {
+        guard FileManager.default.fileExists(atPath: configPath) else {
+            throw NodeError(code: "node.missing", reason: "\(path) is not a node data directory (no node.json); run 'fedtrace init' first")
+        }
+        guard let bytes = FileManager.default.contents(atPath: configPath) else {
+            throw NodeError(code: "node.unreadable", reason: "cannot read \(configPath)")
+        }
+        let configuration = try NodeConfiguration(json: Array(bytes), file: configPath)
+        let store = try EventStore(path: databasePath)
+        if let recorded = try store.setting("party"), recorded != configuration.party.urn {
+            throw NodeError(code: "node.mismatch", reason: "\(configPath) names \(configuration.party.urn) but the store belongs to \(recorded)")
+        }
+        return OpenNode(directory: self, configuration: configuration, store: store)
+    }
+}
+
+/// An opened node: configuration plus store.
+public struct OpenNode: Sendable {
+    public let directory: NodeDirectory
+    public let configuration: NodeConfiguration
+    public let store: EventStore
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it, then renames it into place.
+public func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t) throws {
+    let temporary = path + ".tmp-\(getpid())"
+    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+    guard fd >= 0 else { throw NodeError(code: "io.write", reason: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
+    var offset = 0
+    while offset < bytes.count {
+        let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if written < 0 {
+            if errno == EINTR { continue }
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            unlink(temporary)
+            throw NodeError(code: "io.write", reason: "cannot write \(temporary): \(reason)")
+        }
+        offset += written
+    }
+    let synced = fsync(fd) == 0
+    close(fd)
+    guard synced, rename(temporary, path) == 0 else {
+        let reason = String(cString: strerror(errno))
+        unlink(temporary)
+        throw NodeError(code: "io.write", reason: "cannot write \(path): \(reason)")
+    }
+}
+
+func describe(_ error: any Error) -> String {
+    if let e = error as? CocoaError, let underlying = e.userInfo[NSUnderlyingErrorKey] as? NSError {
+        return String(cString: strerror(Int32(underlying.code)))
+    }
+    return "\(error)"
+}

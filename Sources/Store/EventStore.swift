@@ -1,0 +1,371 @@
+import Foundation
+import Crypto
+import Model
+
+/// What one capture did: counts, and the hash IDs of what was stored and of duplicates.
+public struct CaptureResult: Sendable, Equatable, Codable {
+    public var captured: Int
+    public var duplicates: Int
+    /// Hash IDs of newly stored events, in document order.
+    public var capturedIDs: [String]
+    /// Hash IDs of events already stored before this capture.
+    public var duplicateIDs: [String]
+
+    public init(captured: Int = 0, duplicates: Int = 0, capturedIDs: [String] = [], duplicateIDs: [String] = []) {
+        self.captured = captured
+        self.duplicates = duplicates
+        self.capturedIDs = capturedIDs
+        self.duplicateIDs = duplicateIDs
+    }
+}
+
+/// An event as stored: its indexed fields, origin and exact raw bytes.
+public struct StoredEvent: Sendable, Equatable {
+    public let rowID: Int64
+    public let hashID: String
+    public let declaresError: Bool
+    public let type: String
+    public let eventTime: String
+    public let eventTimeMillis: Int64
+    public let timeZoneOffset: String
+    public let recordTime: Int64
+    public let action: String?
+    public let bizStep: String?
+    public let disposition: String?
+    public let readPoint: String?
+    public let bizLocation: String?
+    public let origin: String
+    public let raw: [UInt8]
+}
+
+/// A query over stored events; every condition present must hold (EPCIS 2.0 query
+/// semantics for the parameters FedTrace supports).
+public struct EventQuery: Sendable, Equatable {
+    public var types: [String] = []
+    public var actions: [String] = []
+    public var bizSteps: [String] = []
+    public var dispositions: [String] = []
+    public var readPoints: [String] = []
+    public var bizLocations: [String] = []
+    /// Identifiers in epcList, childEPCs, input/output lists (`MATCH_epc`).
+    public var epcs: [String] = []
+    /// Identifiers in any role, parentID included (`MATCH_anyEPC`).
+    public var anyEPCs: [String] = []
+    /// Parent identifiers (`MATCH_parentID`).
+    public var parentIDs: [String] = []
+    /// Inclusive lower bound on event time, ms since the epoch (`GE_eventTime`).
+    public var eventTimeFrom: Int64?
+    /// Exclusive upper bound on event time (`LT_eventTime`).
+    public var eventTimeBefore: Int64?
+    /// Inclusive lower bound on when this node stored the event (`GE_recordTime`).
+    public var recordTimeFrom: Int64?
+    /// Resume after this row (paging).
+    public var afterRowID: Int64?
+    public var limit: Int = 1000
+
+    public init() {}
+}
+
+/// The answer to "where did this pack come from?": the identifiers linked to it by
+/// aggregation, up (carton, case, pallet) and down (contents), with their events.
+public struct Trace: Sendable {
+    /// One identifier of the trace and its relation to the starting UIM.
+    public struct Level: Sendable, Equatable {
+        public let uim: String
+        /// 0 for the starting UIM, negative for containers (−1 = its carton), positive for contents.
+        public let depth: Int
+        /// The container this UIM was packed into (for depth < 0 and 0) or taken from (depth > 0).
+        public let parent: String?
+    }
+
+    public let uim: String
+    public let levels: [Level]
+    /// Events naming any UIM of the trace, oldest first.
+    public let events: [StoredEvent]
+    /// Which trace UIMs each event names (hash ID → UIMs).
+    public let eventUIMs: [Int64: [String]]
+    /// True when the contents were cut at `maxUIMs`.
+    public let truncated: Bool
+}
+
+/// Counts for `fedtrace status`.
+public struct StoreCounts: Sendable, Equatable, Codable {
+    public let events: Int
+    public let localEvents: Int
+    public let receivedEvents: Int
+    public let uims: Int
+    public let aggregationLinks: Int
+    public let auditRecords: Int
+}
+
+/// The node's database: events, UIM index, aggregation links and the audit log, behind one
+/// serial writer. Every write is one transaction, committed durably before it returns.
+public final class EventStore: Sendable {
+    public let database: SerialDatabase
+
+    /// Opens (or creates) the store at `path` and applies pending migrations.
+    public init(path: String) throws {
+        database = try SerialDatabase(path: path)
+        try Schema.migrator.migrate(database)
+    }
+
+    // MARK: - Settings
+
+    /// A node setting, or nil.
+    public func setting(_ key: String) throws -> String? {
+        try database.read { db in
+            let s = try db.cached("SELECT value FROM node_settings WHERE key = ?")
+            try s.bind(.text(key), at: 1)
+            defer { s.reset() }
+            return try s.step() ? s.text(0) : nil
+        }
+    }
+
+    // MARK: - Capture
+
+    /// Stores the events of one document atomically, with one audit record for the batch.
+    ///
+    /// An event whose (hash ID, error declaration) is already stored is a duplicate and is
+    /// not stored again. `source` names the input (file name or API) for the audit record;
+    /// `documentDigest` is the SHA-256 of the exact document bytes.
+    public func capture(_ document: EPCISDocument, origin: PartyID, actor: String, source: String, documentDigest: String, now: Date = Date()) throws -> CaptureResult {
+        let recordTime = Int64((now.timeIntervalSince1970 * 1000).rounded(.down))
+        return try database.write { db in
+            var result = CaptureResult()
+            var contextID: Int64?
+            if let context = document.context {
+                let body = JSONWriter.serialize(context)
+                let digest = SHA256.hexHash(body)
+                try db.cached("INSERT INTO contexts(digest, body) VALUES (?, ?) ON CONFLICT(digest) DO NOTHING")
+                    .bind([.text(digest), .blob(body)]).run()
+                let lookup = try db.cached("SELECT id FROM contexts WHERE digest = ?")
+                try lookup.bind(.text(digest), at: 1)
+                if try lookup.step() { contextID = lookup.int64(0) }
+                lookup.reset()
+            }
+            let insertEvent = try db.cached("""
+                INSERT INTO events(hash_id, declares_error, type, event_time, event_time_text, time_zone_offset, record_time,
+                    action, biz_step, disposition, read_point, biz_location, origin, context_id, raw)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(hash_id, declares_error) DO NOTHING
+                """)
+            let insertUIM = try db.cached("INSERT OR IGNORE INTO uims(uim, event_id, role) VALUES (?, ?, ?)")
+            let insertLink = try db.cached("INSERT OR IGNORE INTO aggregation_links(parent, child, event_id, action) VALUES (?, ?, ?, ?)")
+            let originURN = origin.urn
+            for event in document.events {
+                insertEvent.reset()
+                try insertEvent.bind(.text(event.hashID), at: 1)
+                try insertEvent.bind(.integer(event.declaresError ? 1 : 0), at: 2)
+                try insertEvent.bind(.text(event.type.rawValue), at: 3)
+                try insertEvent.bind(.integer(event.eventTime.epochMilliseconds), at: 4)
+                try insertEvent.bind(.text(event.eventTime.canonicalUTC), at: 5)
+                try insertEvent.bind(.text(event.eventTimeZoneOffset), at: 6)
+                try insertEvent.bind(.integer(recordTime), at: 7)
+                try insertEvent.bind(event.action, at: 8)
+                try insertEvent.bind(event.bizStep, at: 9)
+                try insertEvent.bind(event.disposition, at: 10)
+                try insertEvent.bind(event.readPoint, at: 11)
+                try insertEvent.bind(event.bizLocation, at: 12)
+                try insertEvent.bind(.text(originURN), at: 13)
+                try insertEvent.bind(contextID.map(SQLValue.integer) ?? .null, at: 14)
+                try event.raw.withUnsafeBytes { buffer throws in try insertEvent.bindBlob(buffer, at: 15) }
+                try insertEvent.run()
+                guard db.changes == 1 else {
+                    result.duplicates += 1
+                    result.duplicateIDs.append(event.hashID)
+                    continue
+                }
+                let rowID = db.lastInsertRowID
+                result.captured += 1
+                result.capturedIDs.append(event.hashID)
+                for reference in event.uims {
+                    insertUIM.reset()
+                    try insertUIM.bind(.text(reference.uim), at: 1)
+                    try insertUIM.bind(.integer(rowID), at: 2)
+                    try insertUIM.bind(.text(reference.role.rawValue), at: 3)
+                    try insertUIM.run()
+                }
+                if event.type == .aggregation || event.type == .association, let parent = event.parentID, let action = event.action, action != "OBSERVE" {
+                    for child in event.uims where child.role == .child || child.role == .quantityClass {
+                        insertLink.reset()
+                        try insertLink.bind([.text(parent), .text(child.uim), .integer(rowID), .text(action)])
+                        try insertLink.run()
+                    }
+                }
+            }
+            let detail = JSONWriter.string(.object([
+                "source": .string(source), "documentSHA256": .string(documentDigest), "documentKind": .string(document.kind),
+                "events": .number(String(document.events.count)), "captured": .number(String(result.captured)),
+                "duplicates": .number(String(result.duplicates)),
+            ]))
+            try AuditLog.append(db, actor: actor, action: "capture", detail: detail, at: now)
+            return result
+        }
+    }
+
+    // MARK: - Queries
+
+    static let eventColumns = "e.id, e.hash_id, e.declares_error, e.type, e.event_time_text, e.event_time, e.time_zone_offset, e.record_time, e.action, e.biz_step, e.disposition, e.read_point, e.biz_location, e.origin, e.raw"
+
+    static func readEvent(_ s: Statement) -> StoredEvent {
+        StoredEvent(rowID: s.int64(0), hashID: s.text(1) ?? "", declaresError: s.int64(2) != 0, type: s.text(3) ?? "",
+                    eventTime: s.text(4) ?? "", eventTimeMillis: s.int64(5), timeZoneOffset: s.text(6) ?? "", recordTime: s.int64(7),
+                    action: s.text(8), bizStep: s.text(9), disposition: s.text(10), readPoint: s.text(11),
+                    bizLocation: s.text(12), origin: s.text(13) ?? "", raw: s.blob(14))
+    }
+
+    /// Events matching `query`, oldest first (then by storage order), at most `query.limit`.
+    public func events(matching query: EventQuery) throws -> [StoredEvent] {
+        var conditions: [String] = []
+        var arguments: [SQLValue] = []
+        func anyOf(_ column: String, _ values: [String]) {
+            guard !values.isEmpty else { return }
+            conditions.append("\(column) IN (\(values.map { _ in "?" }.joined(separator: ",")))")
+            arguments += values.map(SQLValue.text)
+        }
+        func uimCondition(_ values: [String], roles: [UIMRole]?) {
+            guard !values.isEmpty else { return }
+            var clause = "e.id IN (SELECT event_id FROM uims WHERE uim IN (\(values.map { _ in "?" }.joined(separator: ",")))"
+            arguments += values.map { .text(UIMReference.canonical($0)) }
+            if let roles {
+                clause += " AND role IN (\(roles.map { _ in "?" }.joined(separator: ",")))"
+                arguments += roles.map { .text($0.rawValue) }
+            }
+            conditions.append(clause + ")")
+        }
+        anyOf("e.type", query.types)
+        anyOf("e.action", query.actions)
+        anyOf("e.biz_step", query.bizSteps.map { CBVVocabulary.expand($0, for: .bizStep) ?? CBVVocabulary.webVocabularyFromURN($0) })
+        anyOf("e.disposition", query.dispositions.map { CBVVocabulary.expand($0, for: .disposition) ?? CBVVocabulary.webVocabularyFromURN($0) })
+        anyOf("e.read_point", query.readPoints.map(UIMReference.canonical))
+        anyOf("e.biz_location", query.bizLocations.map(UIMReference.canonical))
+        uimCondition(query.epcs, roles: [.epc, .child, .input, .output])
+        uimCondition(query.anyEPCs, roles: nil)
+        uimCondition(query.parentIDs, roles: [.parent])
+        if let from = query.eventTimeFrom { conditions.append("e.event_time >= ?"); arguments.append(.integer(from)) }
+        if let before = query.eventTimeBefore { conditions.append("e.event_time < ?"); arguments.append(.integer(before)) }
+        if let from = query.recordTimeFrom { conditions.append("e.record_time >= ?"); arguments.append(.integer(from)) }
+        if let after = query.afterRowID { conditions.append("e.id > ?"); arguments.append(.integer(after)) }
+        let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        // Paging walks storage order so a cursor (the last row ID) resumes exactly.
+        let sql = "SELECT \(Self.eventColumns) FROM events e\(whereClause) ORDER BY e.id LIMIT ?"
+        arguments.append(.integer(Int64(max(0, query.limit))))
+        return try database.read { db in
+            try db.prepare(sql).bind(arguments).rows(Self.readEvent)
+        }
+    }
+
+    /// The stored events with this hash ID: the event, and an error declaration of it if any.
+    public func events(hashID: String) throws -> [StoredEvent] {
+        try database.read { db in
+            try db.prepare("SELECT \(Self.eventColumns) FROM events e WHERE e.hash_id = ? ORDER BY e.declares_error")
+                .bind([.text(hashID)]).rows(Self.readEvent)
+        }
+    }
+
+    /// Follows aggregation links from `uim` up to its outermost container and down to its
+    /// contents (at most `maxUIMs` identifiers), and gathers the events of every level.
+    public func trace(uim rawUIM: String, maxUIMs: Int = 5000) throws -> Trace {
+        let uim = UIMReference.canonical(rawUIM)
+        return try database.read { db in
+            var levels = [Trace.Level(uim: uim, depth: 0, parent: nil)]
+            var seen: Set<String> = [uim]
+            // Up: the containers, nearest first. A link counts while no later DELETE undoes it.
+            let parents = try db.prepare("""
+                SELECT l.parent FROM aggregation_links l JOIN events e ON e.id = l.event_id
+                WHERE l.child = ? AND l.action = 'ADD' ORDER BY e.event_time DESC, e.id DESC LIMIT 1
+                """)
+            var current = uim
+            var depth = 0
+            while true {
+                try parents.bind(.text(current), at: 1)
+                let next = try parents.step() ? parents.text(0) : nil
+                parents.reset()
+                guard let parent = next, seen.insert(parent).inserted else { break }
+                depth -= 1
+                levels.append(Trace.Level(uim: parent, depth: depth, parent: nil))
+                current = parent
+            }
+            // Down: contents, breadth first.
+            let children = try db.prepare("SELECT DISTINCT child FROM aggregation_links WHERE parent = ? AND action = 'ADD'")
+            var frontier = [uim]
+            depth = 0
+            var truncated = false
+            while !frontier.isEmpty && !truncated {
+                depth += 1
+                var next: [String] = []
+                for parent in frontier {
+                    try children.bind(.text(parent), at: 1)
+                    while try children.step() {
+                        guard let child = children.text(0), seen.insert(child).inserted else { continue }
+                        if levels.count >= maxUIMs { truncated = true; break }
+                        levels.append(Trace.Level(uim: child, depth: depth, parent: parent))
+                        next.append(child)
+                    }
+                    children.reset()
+                    if truncated { break }
+                }
+                frontier = next
+            }
+            // Events of every level.
+            let eventsOf = try db.prepare("SELECT \(Self.eventColumns) FROM uims u JOIN events e ON e.id = u.event_id WHERE u.uim = ?")
+            var byRow: [Int64: StoredEvent] = [:]
+            var eventUIMs: [Int64: [String]] = [:]
+            for level in levels {
+                try eventsOf.bind(.text(level.uim), at: 1)
+                while try eventsOf.step() {
+                    let event = Self.readEvent(eventsOf)
+                    byRow[event.rowID] = event
+                    if eventUIMs[event.rowID]?.last != level.uim { eventUIMs[event.rowID, default: []].append(level.uim) }
+                }
+                eventsOf.reset()
+            }
+            let events = byRow.values.sorted { ($0.eventTimeMillis, $0.rowID) < ($1.eventTimeMillis, $1.rowID) }
+            return Trace(uim: uim, levels: levels, events: events, eventUIMs: eventUIMs, truncated: truncated)
+        }
+    }
+
+    /// Row counts for status displays.
+    public func counts(localOrigin: String) throws -> StoreCounts {
+        try database.read { db in
+            func count(_ sql: String, _ arguments: [SQLValue] = []) throws -> Int {
+                let s = try db.prepare(sql).bind(arguments)
+                return try s.step() ? Int(s.int64(0)) : 0
+            }
+            let events = try count("SELECT count(*) FROM events")
+            let local = try count("SELECT count(*) FROM events WHERE origin = ?", [.text(localOrigin)])
+            return StoreCounts(events: events, localEvents: local, receivedEvents: events - local,
+                               uims: try count("SELECT count(DISTINCT uim) FROM uims"),
+                               aggregationLinks: try count("SELECT count(*) FROM aggregation_links"),
+                               auditRecords: try count("SELECT count(*) FROM audit_log"))
+        }
+    }
+
+    // MARK: - Audit
+
+    /// Appends an audit record in its own durable transaction.
+    @discardableResult
+    public func audit(actor: String, action: String, detail: JSONObject) throws -> AuditRecord {
+        try database.write { db in try AuditLog.append(db, actor: actor, action: action, detail: JSONWriter.string(.object(detail))) }
+    }
+
+    /// Verifies the audit chain.
+    public func verifyAudit() throws -> AuditVerification {
+        try database.read { db in try AuditLog.verify(db) }
+    }
+
+    /// The newest audit records, newest first.
+    public func recentAudit(limit: Int) throws -> [AuditRecord] {
+        try database.read { db in try AuditLog.recent(db, limit: limit) }
+    }
+
+    /// Sets a node setting inside a transaction, with an audit record.
+    public func setSettings(_ values: [String: String], actor: String, action: String, detail: JSONObject) throws {
+        try database.write { db in
+            for (key, value) in values.sorted(by: { $0.key < $1.key }) {
+                try db.cached("INSERT INTO node_settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+                    .bind([.text(key), .text(value)]).run()
+            }
+            try AuditLog.append(db, actor: actor, action: action, detail: JSONWriter.string(.object(detail)))
+        }
+    }
+}

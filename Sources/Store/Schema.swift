@@ -1,0 +1,74 @@
+/// The store's named migrations, in order. A migration is never edited once released;
+/// changes are new migrations (see docs/operations.md, "Upgrades and migrations").
+public enum Schema {
+    public static let migrator = Migrator([
+        Migration("0001-events-uims-links-audit", """
+        CREATE TABLE node_settings (
+            key TEXT PRIMARY KEY NOT NULL,
+            value TEXT NOT NULL
+        );
+        -- JSON-LD @context of captured documents, stored once; events point at theirs so the
+        -- raw event bytes stay interpretable (extension prefixes).
+        CREATE TABLE contexts (
+            id INTEGER PRIMARY KEY,
+            digest TEXT NOT NULL UNIQUE,
+            body BLOB NOT NULL
+        );
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            hash_id TEXT NOT NULL,
+            declares_error INTEGER NOT NULL DEFAULT 0 CHECK (declares_error IN (0, 1)),
+            type TEXT NOT NULL,
+            event_time INTEGER NOT NULL,
+            event_time_text TEXT NOT NULL,
+            time_zone_offset TEXT NOT NULL,
+            record_time INTEGER NOT NULL,
+            action TEXT,
+            biz_step TEXT,
+            disposition TEXT,
+            read_point TEXT,
+            biz_location TEXT,
+            origin TEXT NOT NULL,
+            context_id INTEGER REFERENCES contexts(id),
+            raw BLOB NOT NULL,
+            retention_deadline INTEGER,
+            UNIQUE (hash_id, declares_error)
+        );
+        CREATE INDEX events_by_time ON events(event_time);
+        CREATE INDEX events_by_biz_step ON events(biz_step, event_time);
+        CREATE INDEX events_by_retention ON events(retention_deadline) WHERE retention_deadline IS NOT NULL;
+        -- Every identifier an event names, canonical GS1 Digital Link form where possible.
+        CREATE TABLE uims (
+            uim TEXT NOT NULL,
+            event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+            role TEXT NOT NULL,
+            PRIMARY KEY (uim, event_id, role)
+        ) WITHOUT ROWID;
+        CREATE INDEX uims_by_event ON uims(event_id);
+        -- Parent/child links from AggregationEvents and AssociationEvents (ADD and DELETE).
+        CREATE TABLE aggregation_links (
+            parent TEXT NOT NULL,
+            child TEXT NOT NULL,
+            event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+            action TEXT NOT NULL,
+            PRIMARY KEY (parent, child, event_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX aggregation_links_by_child ON aggregation_links(child);
+        CREATE INDEX aggregation_links_by_event ON aggregation_links(event_id);
+        -- Append-only, hash-chained audit log (see AuditLog).
+        CREATE TABLE audit_log (
+            seq INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            previous_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        """),
+    ])
+}

@@ -1,0 +1,86 @@
+import Testing
+@testable import Model
+
+@Suite struct EPCISDocumentParserTests {
+    static func document(_ events: [String]) -> [UInt8] {
+        Array(("""
+        {"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",{"tt":"https://ns.fedtrace.org/tobacco/1/"}],
+         "type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2024-01-01T00:00:00Z",
+         "epcisBody":{"eventList":[\(events.joined(separator: ","))]}}
+        """).utf8)
+    }
+
+    static let good = #"{"type":"ObjectEvent","eventTime":"2024-01-01T10:00:00.000+05:00","eventTimeZoneOffset":"+05:00","action":"ADD","bizStep":"commissioning","epcList":["https://id.gs1.org/01/04870001000011/21/ABC"],"ilmd":{"tt:intendedMarket":"UA"},"tt:custom":{"a":[1,2]}}"#
+
+    func reason(_ bytes: [UInt8]) -> String? {
+        do {
+            _ = try EPCISDocumentParser.parse(bytes, name: "doc.jsonld")
+            return nil
+        } catch {
+            return error.reason
+        }
+    }
+
+    @Test func parsesIndexedFieldsAndKeepsExtensionsVerbatim() throws {
+        let bytes = Self.document([Self.good])
+        let document = try EPCISDocumentParser.parse(bytes, name: "doc")
+        let event = try #require(document.events.first)
+        #expect(event.type == .object)
+        #expect(event.bizStep == "https://ref.gs1.org/cbv/BizStep-commissioning")
+        #expect(event.eventTime.canonicalUTC == "2024-01-01T05:00:00.000Z")
+        #expect(event.uims == [UIMReference(uim: "https://id.gs1.org/01/04870001000011/21/ABC", role: .epc)])
+        #expect(String(decoding: event.raw, as: UTF8.self) == Self.good)
+        #expect(event.prehash.contains("{https://ns.fedtrace.org/tobacco/1/}intendedMarket=UA"))
+    }
+
+    @Test(arguments: [
+        (#"{"type":"ObjectEvent","eventTimeZoneOffset":"+05:00","action":"ADD"}"#, "event 1: field 'eventTime': is required"),
+        (#"{"type":"ObjectEvent","eventTime":"2024-01-01T10:00:00+05:00","action":"ADD"}"#, "event 1: field 'eventTimeZoneOffset': is required"),
+        (#"{"type":"ObjectEvent","eventTime":"2024-01-01T10:00:00+05:00","eventTimeZoneOffset":"+05:00"}"#, "event 1: field 'action': is required"),
+        (#"{"type":"ObjectEvent","eventTime":"2024-13-01T10:00:00+05:00","eventTimeZoneOffset":"+05:00","action":"ADD"}"#, "field 'eventTime': '2024-13-01T10:00:00+05:00' is not a valid timestamp"),
+        (#"{"type":"ObjectEvent","eventTime":"2024-01-01T10:00:00","eventTimeZoneOffset":"+05:00","action":"ADD"}"#, "is not a valid timestamp with a time zone"),
+        (#"{"type":"ObjectEvent","eventTime":"2024-01-01T10:00:00Z","eventTimeZoneOffset":"+05:00","action":"ADD","epcList":"x"}"#, "field 'epcList': must be an array, found a string"),
+        (#"{"type":"ObjectEvent","eventTime":"2024-01-01T10:00:00Z","eventTimeZoneOffset":"+05:00","action":"ADD","epcList":[1]}"#, "field 'epcList[0]': must be a non-empty string, found a number"),
+        (#"{"type":"ObjectEvent","eventTime":"2024-01-01T10:00:00Z","eventTimeZoneOffset":"+05:00","action":"MOVE"}"#, "'MOVE' must be ADD, OBSERVE or DELETE"),
+        (#"{"type":"TransformationEvent","eventTime":"2024-01-01T10:00:00Z","eventTimeZoneOffset":"+05:00","action":"ADD"}"#, "field 'action': is not allowed in a TransformationEvent"),
+        (#"{"type":"AggregationEvent","eventTime":"2024-01-01T10:00:00Z","eventTimeZoneOffset":"+05:00","action":"ADD","childEPCs":["a"]}"#, "field 'parentID': is required"),
+        (#"{"type":"TransactionEvent","eventTime":"2024-01-01T10:00:00Z","eventTimeZoneOffset":"+05:00","action":"ADD"}"#, "field 'bizTransactionList'"),
+        (#"{"type":"ShippingEvent","eventTime":"2024-01-01T10:00:00Z","eventTimeZoneOffset":"+05:00","action":"ADD"}"#, "'ShippingEvent' is not an EPCIS 2.0 event type"),
+        (#"{"type":"ObjectEvent","eventTime":"2024-01-01T10:00:00Z","eventTimeZoneOffset":"5","action":"ADD"}"#, "field 'eventTimeZoneOffset'"),
+        (#"{"type":"ObjectEvent","eventTime":"2024-01-01T10:00:00Z","eventTimeZoneOffset":"+05:00","action":"ADD","readPoint":"x"}"#, "field 'readPoint': must be an object"),
+        (#"{"type":"ObjectEvent","eventTime":"2024-01-01T10:00:00Z","eventTimeZoneOffset":"+05:00","action":"ADD","quantityList":[{"epcClass":"c","quantity":"5"}]}"#, "field 'quantityList[0].quantity': must be a number"),
+        (#"{"type":"ObjectEvent","eventTime":"2024-01-01T10:00:00Z","eventTimeZoneOffset":"+05:00","action":"ADD","sourceList":[{"source":"x"}]}"#, "field 'sourceList[0].type': is required"),
+        (#"{"type":"ObjectEvent","eventTime":"2024-01-01T10:00:00Z","eventTimeZoneOffset":"+05:00","action":"ADD","errorDeclaration":{}}"#, "field 'errorDeclaration.declarationTime': is required"),
+        (#""just a string""#, "event 1: must be a JSON object, found a string"),
+    ])
+    func validationErrorNamesDocumentEventAndField(event: String, expected: String) {
+        let message = reason(Self.document([Self.good, event]))
+        #expect(message?.hasPrefix("doc.jsonld: ") == true, "\(message ?? "accepted")")
+        #expect(message?.contains(expected) == true, "\(message ?? "accepted")")
+    }
+
+    @Test func documentLevelErrors() {
+        #expect(reason(Array("[1]".utf8))?.contains("top level must be a JSON object") == true)
+        #expect(reason(Array(#"{"type":"EPCISDocument"}"#.utf8))?.contains("epcisBody") == true)
+        #expect(reason(Array(#"{"type":"EPCISDocument","epcisBody":{"eventList":{}}}"#.utf8))?.contains("must be an array") == true)
+        #expect(reason(Array(#"{"type":"Other","epcisBody":{}}"#.utf8))?.contains("unsupported document type 'Other'") == true)
+        #expect(reason(Array("{\"type\":\"EPCISDocument\",\n\"epcisBody\":{".utf8))?.hasPrefix("doc.jsonld: line 2") == true)
+        #expect(reason([0x5B, 0x22, 0xFF, 0x22, 0x5D])?.contains("invalid UTF-8 byte 0xFF") == true)
+    }
+
+    @Test func queryDocumentsAndSingleEvents() throws {
+        let query = #"{"type":"EPCISQueryDocument","epcisBody":{"queryResults":{"queryName":"SimpleEventQuery","resultsBody":{"eventList":[\#(Self.good)]}}}}"#
+        #expect(try EPCISDocumentParser.parse(Array(query.utf8), name: "q").events.count == 1)
+        let single = try EPCISDocumentParser.parse(Array(Self.good.utf8), name: "e")
+        #expect(single.kind == "event")
+        #expect(single.events.count == 1)
+    }
+
+    @Test func uimIndexCoversEveryRole() throws {
+        let aggregation = #"{"type":"AggregationEvent","eventTime":"2024-01-01T10:00:00Z","eventTimeZoneOffset":"+00:00","action":"ADD","parentID":"urn:epc:id:sscc:0614141.1234567890","childEPCs":["urn:epc:id:sgtin:0614141.107346.2017"],"childQuantityList":[{"epcClass":"urn:epc:class:lgtin:4012345.012345.998877","quantity":10}]}"#
+        let event = try EPCISDocumentParser.parse(Array(aggregation.utf8), name: "a").events[0]
+        #expect(Set(event.uims.map(\.role)) == [.parent, .child, .quantityClass])
+        #expect(event.parentID == "https://id.gs1.org/00/106141412345678908")
+        #expect(event.children == ["https://id.gs1.org/01/10614141073464/21/2017"])
+    }
+}
