@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// One accepted connection, owned by one event loop: reads, TLS, parsing, dispatching to
 /// the worker queue, writing, and its timeouts. Requests on a connection are answered one
 /// at a time in order; pipelined requests wait in the parser's buffer.
@@ -6,7 +12,7 @@ final class ServerConnection: EventLoopChannel, @unchecked Sendable {
     // only carry the reference back into `loop.execute`.
 
     /// Which clock runs (docs/net.md, "Timeouts").
-    enum Phase { case head, body, idle, handler, writing }
+    enum Phase { case head, body, idle, handler, writing, lingering }
 
     let fd: Int32
     let remoteAddress: String
@@ -20,6 +26,11 @@ final class ServerConnection: EventLoopChannel, @unchecked Sendable {
     private var closeAfterFlush = false
     private var peerClosed = false
     private var draining = false
+    /// After the last response of a connection we close (error, `Connection: close`): our
+    /// write side is shut and what the peer still sends is read and dropped for a moment,
+    /// so closing with unread bytes does not reset the connection and destroy the response.
+    private var lingering = false
+    private var lingerBudget = 1 << 20
     private(set) var isClosed = false
     private var servedRequests = 0
     private var phase = Phase.head
@@ -56,6 +67,7 @@ final class ServerConnection: EventLoopChannel, @unchecked Sendable {
         // EPOLLERR and EPOLLHUP are reported even with no interest set: the peer is gone
         // for good, so nothing can be delivered and waiting would spin the loop.
         if events & (Epoll.error | Epoll.hangUp) != 0 { return close() }
+        if lingering { return discardAvailable() }
         if events & Epoll.out != 0 { flush() }
         if !isClosed && events & (Epoll.in | Epoll.hangUp | Epoll.readHangUp) != 0 && canRead { readAvailable() }
         if !isClosed { updatePhase(now: .now) }
@@ -194,12 +206,30 @@ final class ServerConnection: EventLoopChannel, @unchecked Sendable {
         }
         outbound.removeAll(keepingCapacity: outbound.capacity <= 64 * 1024)
         outboundOffset = 0
-        if closeAfterFlush { return close() }
+        if closeAfterFlush { return beginLingering() }
         if inFlight { return setInterest(0) }
         if peerClosed { return close() }
         setInterest(Epoll.in | Epoll.readHangUp)
         processRequests()  // a pipelined request may already be buffered
         if !isClosed && outboundOffset < outbound.count { flush() }
+    }
+
+    private func beginLingering() {
+        lingering = true
+        if (try? systemCall("shutdown") { Glibc.shutdown(fd, Int32(SHUT_WR)) }) == nil { return close() }
+        setInterest(Epoll.in | Epoll.readHangUp)
+        updatePhase(now: .now)
+    }
+
+    private func discardAvailable() {
+        while lingerBudget > 0 {
+            switch try? Socket.read(fd, into: loop.scratch) {
+            case .bytes(let count)?: lingerBudget -= count
+            case .wouldBlock?: return
+            case .endOfFile?, nil: return close()
+            }
+        }
+        close()
     }
 
     private func setInterest(_ events: UInt32) {
@@ -215,6 +245,7 @@ final class ServerConnection: EventLoopChannel, @unchecked Sendable {
     // MARK: Timeouts and shutdown
 
     private func currentPhase() -> Phase {
+        if lingering { return .lingering }
         if outboundOffset < outbound.count { return .writing }
         if inFlight { return .handler }
         if let tls, !tls.isHandshakeComplete { return .head }
@@ -243,6 +274,7 @@ final class ServerConnection: EventLoopChannel, @unchecked Sendable {
         case .body: timeouts.body
         case .idle: timeouts.idle
         case .writing: timeouts.write
+        case .lingering: min(timeouts.write, .milliseconds(500))
         case .handler: nil
         }
         if let limit, now - phaseStart > limit { close() }
