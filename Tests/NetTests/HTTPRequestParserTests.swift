@@ -85,6 +85,12 @@ private func expectError(_ text: String, _ code: String, status: Int, limits: HT
                     "http.expectation_failed", status: 417)
     }
 
+    @Test func expectIgnoredInHTTP10() throws {
+        // Found by the fuzzer (a harness invariant, not a parser bug): HTTP/1.0 ignores Expect.
+        let request = try #require(try parse("PUT /x HTTP/1.0\r\nExpect: 100-contin: 1\r\n\r\n").first)
+        #expect(request.version == .http1_0)
+    }
+
     @Test func progressTracksHeadAndBody() throws {
         var parser = HTTPRequestParser()
         #expect(parser.progress == .idle)
