@@ -20,6 +20,8 @@ public final class HTTPServer: Sendable {
         public var tls: TLSConfiguration?
         public var limits: HTTPLimits
         public var timeouts: HTTPTimeouts
+        /// Plaintext off loopback must be asked for explicitly; without it `start` refuses.
+        public var allowsPlaintextOffLoopback: Bool
         /// Event-loop threads; defaults to the number of online cores.
         public var eventLoopCount: Int
         /// Connections beyond this are accepted and closed at once.
@@ -29,7 +31,8 @@ public final class HTTPServer: Sendable {
         public init(host: String = "127.0.0.1", port: Int = 0, tls: TLSConfiguration? = nil,
                     limits: HTTPLimits = .default, timeouts: HTTPTimeouts = .default,
                     eventLoopCount: Int = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))),
-                    maxConnections: Int = 10_000, backlog: Int32 = 1024) {
+                    maxConnections: Int = 10_000, backlog: Int32 = 1024, allowsPlaintextOffLoopback: Bool = false) {
+            self.allowsPlaintextOffLoopback = allowsPlaintextOffLoopback
             self.host = host
             self.port = port
             self.tls = tls
@@ -56,6 +59,11 @@ public final class HTTPServer: Sendable {
     }
 
     private init(configuration: Configuration, handler: @escaping HTTPHandler) throws {
+        let loopback = configuration.host == "localhost" || configuration.host == "::1" || configuration.host == "[::1]"
+            || configuration.host.hasPrefix("127.")
+        if configuration.tls == nil && !loopback && !configuration.allowsPlaintextOffLoopback {
+            throw TLSError(code: "tls.required", reason: "plaintext is only served on loopback; configure TLS for \(configuration.host)")
+        }
         let tlsContext = try configuration.tls.map { configuration throws(TLSError) in
             try TLSContext(configuration: configuration, role: .server)
         }

@@ -173,6 +173,11 @@ final class RawConnection {
         #expect(throws: SystemCallError.self) { try RawConnection(port: server.port) }
     }
 
+    @Test func plaintextOnlyOnLoopback() {
+        // Refused before any socket is made, so no non-loopback address is ever bound.
+        #expect(throws: TLSError.self) { try HTTPServer.start(configuration: .init(host: "0.0.0.0"), handler: echoHandler) }
+    }
+
     @Test func thousandConcurrentKeepAliveConnections() throws {
         let server = try HTTPServer.start(configuration: .init(), handler: echoHandler)
         defer { server.shutdown() }
