@@ -13,4 +13,13 @@
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 
+// SSL_CTX_set_min_proto_version is a macro over SSL_CTX_ctrl.
+static inline int fedtrace_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version) { return (int)SSL_CTX_set_min_proto_version(ctx, version); }
+// SSL_CTX_set_max_proto_version is a macro over SSL_CTX_ctrl.
+static inline int fedtrace_SSL_CTX_set_max_proto_version(SSL_CTX *ctx, int version) { return (int)SSL_CTX_set_max_proto_version(ctx, version); }
+// BIO_set_mem_eof_return is a macro over BIO_ctrl (an empty memory BIO must mean "retry", not EOF).
+static inline long fedtrace_BIO_set_mem_eof_return(BIO *bio, int value) { return BIO_set_mem_eof_return(bio, value); }
+// SSL_set_tlsext_host_name is a macro over SSL_ctrl (SNI for the client).
+static inline int fedtrace_SSL_set_tlsext_host_name(SSL *ssl, const char *name) { return (int)SSL_set_tlsext_host_name(ssl, name); }
+
 #endif
