@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+import Model
+@testable import Store
+
+@Suite struct EventStoreTests {
+    let pack1 = "https://id.gs1.org/01/04870001000011/21/PACK1"
+    let pack2 = "https://id.gs1.org/01/04870001000011/21/PACK2"
+    let carton = "https://id.gs1.org/01/14870001000018/21/CARTON1"
+    let pallet = "https://id.gs1.org/00/048700010000000011"
+
+    @Test func captureStoresOnceAndReportsDuplicates() throws {
+        let directory = try TemporaryDirectory()
+        let store = try EventStore(path: directory.path("db.sqlite"))
+        let document = Fixtures.document([Fixtures.object([pack1]), Fixtures.object([pack2])])
+        let first = try store.capture(document, origin: Fixtures.kazakhstan, actor: "test", source: "a", documentDigest: "d1")
+        #expect(first.captured == 2 && first.duplicates == 0)
+        // The same first event inside another document is a duplicate; the new one is captured.
+        let overlapping = Fixtures.document([Fixtures.object([pack1]), Fixtures.object([pack1, pack2], step: "shipping")])
+        let second = try store.capture(overlapping, origin: Fixtures.kazakhstan, actor: "test", source: "b", documentDigest: "d2")
+        #expect(second.captured == 1 && second.duplicates == 1)
+        #expect(second.duplicateIDs == [document.events[0].hashID])
+        #expect(try store.counts(localOrigin: Fixtures.kazakhstan.urn).events == 3)
+    }
+
+    @Test func errorDeclarationIsStoredBesideTheEventItCorrects() throws {
+        let directory = try TemporaryDirectory()
+        let store = try EventStore(path: directory.path("db.sqlite"))
+        let original = Fixtures.object([pack1])
+        let declared = original.dropLast() + #","errorDeclaration":{"declarationTime":"2024-02-01T00:00:00Z","reason":"incorrect_data"}}"#
+        let result = try store.capture(Fixtures.document([original, String(declared)]), origin: Fixtures.kazakhstan, actor: "t", source: "s", documentDigest: "d")
+        #expect(result.captured == 2)
+        let stored = try store.events(hashID: result.capturedIDs[0])
+        #expect(stored.map(\.declaresError) == [false, true])
+        // Capturing the declaration again is a duplicate of the declaration.
+        let again = try store.capture(Fixtures.document([String(declared)]), origin: Fixtures.kazakhstan, actor: "t", source: "s", documentDigest: "d")
+        #expect(again.duplicates == 1)
+    }
+
+    @Test func queriesByIdentifierStepTypeAndTime() throws {
+        let directory = try TemporaryDirectory()
+        let store = try EventStore(path: directory.path("db.sqlite"))
+        _ = try store.capture(Fixtures.document([
+            Fixtures.object([pack1], time: "2024-01-01T10:00:00Z"),
+            Fixtures.object([pack2], time: "2024-01-02T10:00:00Z"),
+            Fixtures.aggregation(parent: carton, children: [pack1, pack2], time: "2024-01-03T10:00:00Z"),
+            Fixtures.object([carton], step: "shipping", time: "2024-01-04T10:00:00Z", action: "OBSERVE"),
+        ]), origin: Fixtures.kazakhstan, actor: "t", source: "s", documentDigest: "d")
+        var query = EventQuery()
+        query.anyEPCs = [pack1]
+        #expect(try store.events(matching: query).count == 2)
+        query = EventQuery()
+        query.epcs = [carton]
+        #expect(try store.events(matching: query).count == 1, "MATCH_epc excludes parentID")
+        query = EventQuery()
+        query.parentIDs = [carton]
+        #expect(try store.events(matching: query).map(\.type) == ["AggregationEvent"])
+        query = EventQuery()
+        query.bizSteps = ["shipping"]
+        #expect(try store.events(matching: query).count == 1)
+        query.bizSteps = ["urn:epcglobal:cbv:bizstep:shipping"]
+        #expect(try store.events(matching: query).count == 1, "old CBV URN form matches too")
+        query = EventQuery()
+        query.eventTimeFrom = Timestamp.parse("2024-01-02T10:00:00Z")!.epochMilliseconds
+        query.eventTimeBefore = Timestamp.parse("2024-01-04T10:00:00Z")!.epochMilliseconds
+        #expect(try store.events(matching: query).count == 2)
+        query = EventQuery()
+        query.types = ["AggregationEvent", "ObjectEvent"]
+        query.limit = 3
+        let page = try store.events(matching: query)
+        #expect(page.count == 3)
+        query.afterRowID = page.last!.rowID
+        #expect(try store.events(matching: query).count == 1)
+        query = EventQuery()
+        query.anyEPCs = ["urn:epc:id:sgtin:0614141.107346.2017"]
+        #expect(try store.events(matching: query).isEmpty)
+    }
+
+    @Test func traceFollowsAggregationUpAndDown() throws {
+        let directory = try TemporaryDirectory()
+        let store = try EventStore(path: directory.path("db.sqlite"))
+        _ = try store.capture(Fixtures.document([
+            Fixtures.object([pack1, pack2], time: "2024-01-01T10:00:00Z"),
+            Fixtures.aggregation(parent: carton, children: [pack1, pack2], time: "2024-01-01T10:05:00Z"),
+            Fixtures.aggregation(parent: pallet, children: [carton], time: "2024-01-01T11:00:00Z"),
+            Fixtures.object([pallet], step: "shipping", time: "2024-01-03T10:00:00Z", action: "OBSERVE"),
+        ]), origin: Fixtures.kazakhstan, actor: "t", source: "s", documentDigest: "d")
+        let up = try store.trace(uim: pack1)
+        #expect(up.levels.map(\.uim) == [pack1, carton, pallet])
+        #expect(up.levels.map(\.depth) == [0, -1, -2])
+        #expect(up.events.count == 4, "commissioning, both packings and the pallet's shipping")
+        let down = try store.trace(uim: pallet)
+        #expect(Set(down.levels.map(\.uim)) == [pallet, carton, pack1, pack2])
+        #expect(down.levels.first { $0.uim == pack2 }?.depth == 2)
+        let cut = try store.trace(uim: pallet, maxUIMs: 2)
+        #expect(cut.truncated)
+        #expect(try store.trace(uim: "https://id.gs1.org/01/00000000000000/21/NONE").events.isEmpty)
+    }
+
+    @Test func captureIsAtomicPerDocument() throws {
+        let directory = try TemporaryDirectory()
+        let store = try EventStore(path: directory.path("db.sqlite"))
+        _ = try store.capture(Fixtures.document([Fixtures.object([pack1])]), origin: Fixtures.kazakhstan, actor: "t", source: "s", documentDigest: "d")
+        // Make the store fail halfway through a document: a trigger refuses the second event.
+        try store.database.read { db in
+            try db.execute("CREATE TEMP TRIGGER fail_second BEFORE INSERT ON events WHEN (SELECT count(*) FROM events) >= 2 BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END")
+        }
+        #expect(throws: StoreError.self) {
+            try store.capture(Fixtures.document([Fixtures.object([pack2]), Fixtures.object([carton])]), origin: Fixtures.kazakhstan, actor: "t", source: "s", documentDigest: "d")
+        }
+        let counts = try store.counts(localOrigin: Fixtures.kazakhstan.urn)
+        #expect(counts.events == 1, "nothing of the failed document stayed")
+        #expect(counts.auditRecords == 1)
+        #expect(try store.verifyAudit().isIntact)
+    }
+
+    @Test func migrationsAreRecordedAndNotReapplied() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("db.sqlite")
+        _ = try EventStore(path: path)
+        let database = try SerialDatabase(path: path)
+        #expect(try Schema.migrator.appliedNames(database) == Schema.migrator.migrations.map(\.name))
+        #expect(try Schema.migrator.migrate(database).isEmpty)
+        try database.write { db in try db.prepare("INSERT INTO schema_migrations(name) VALUES ('9999-from-the-future')").run() }
+        #expect(throws: StoreError.self) { try Schema.migrator.migrate(database) }
+    }
+
+    @Test func databaseIsInWALModeWithForeignKeys() throws {
+        let directory = try TemporaryDirectory()
+        let store = try EventStore(path: directory.path("db.sqlite"))
+        try store.database.read { db in
+            let mode = try db.prepare("PRAGMA journal_mode")
+            #expect(try mode.step() && mode.text(0) == "wal")
+            let keys = try db.prepare("PRAGMA foreign_keys")
+            #expect(try keys.step() && keys.int64(0) == 1)
+            let sync = try db.prepare("PRAGMA synchronous")
+            #expect(try sync.step() && sync.int64(0) == 2, "FULL: durable before commit returns")
+        }
+    }
+}
