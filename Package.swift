@@ -38,5 +38,6 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "Model", "Generator"]),
         .testTarget(name: "GeneratorTests", dependencies: ["Generator", "Model"]),
         .testTarget(name: "NetTests", dependencies: ["Net", "Crypto"]),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "Net", "Store", "Model", "Crypto"]),
     ]
 )
