@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+@testable import CLI
+import Model
+
+@Suite struct CommandLineToolTests {
+    @Test func helpListsEveryCommandAndEachCommandHasHelp() throws {
+        let cli = try CLIHarness()
+        let overview = cli.run("--help")
+        #expect(overview.status == 0)
+        for command in CommandLineTool.commands {
+            #expect(overview.out.contains(command.name), "\(command.name) missing from --help")
+            let help = cli.run(command.name.split(separator: " ").map(String.init) + ["--help"])
+            #expect(help.status == 0)
+            #expect(help.out.hasPrefix("usage: fedtrace \(command.name)"))
+        }
+    }
+
+    @Test func usageErrorsExitTwoWithOneLine() throws {
+        let cli = try CLIHarness()
+        for arguments in [["frobnicate"], ["init", "--party"], ["init", "--data", cli.path("x")], ["events", "--bogus"], ["audit"]] {
+            let result = cli.run(arguments)
+            #expect(result.status == 2, "\(arguments)")
+            #expect(result.err.split(separator: "\n").count == 1, "\(arguments): \(result.err)")
+        }
+        #expect(cli.run("init", "--party", "KZZ", "--data", cli.path("n")).err.contains("ISO 3166-1"))
+    }
+
+    @Test func initCaptureEventsTraceStatusAuditOnTheGS1Examples() throws {
+        let cli = try CLIHarness()
+        let data = cli.path("kz")
+        #expect(cli.run("init", "--party", "KZ", "--data", data).status == 0)
+        #expect(cli.run("init", "--party", "KZ", "--data", data).status == 1, "a second init refuses to overwrite")
+        let files = try CLIHarness.gs1Files()
+        let first = cli.run(["capture", "--data", data, "--json"] + files)
+        #expect(first.status == 0, "\(first.err)")
+        let summary = try JSONParser.parse(Array(first.out.utf8)).objectValue
+        #expect(summary?["rejectedDocuments"] == .number("0"))
+        // Two real duplicates: AssociationEvent-g is AssociationEvent-d (the reference gives
+        // them one hash ID), and the error-declaration example repeats 9.6.1's second event.
+        // Its first event declares 9.6.1's first event erroneous: same hash ID, stored beside it.
+        #expect(summary?["duplicates"] == .number("2"))
+        let again = cli.run(["capture", "--data", data] + files)
+        #expect(again.out.contains("captured 0 /"))
+
+        let events = cli.run("events", "--data", data, "--uim", "urn:epc:id:sgtin:0614141.107346.2018", "--json")
+        let list = try JSONParser.parse(Array(events.out.utf8)).arrayValue ?? []
+        // 9.6.1's two events, the error declaration of the first, and 9.6.3's aggregation.
+        #expect(list.count == 4)
+        #expect(list.filter { $0.objectValue?["declaresError"] == .bool(true) }.count == 1)
+        #expect(cli.run("events", "--data", data, "--biz-step", "receiving").out.contains("receiving"))
+        #expect(cli.run("events", "--data", data, "--since", "2019-11-05T00:00:00Z", "--until", "2019-11-06T00:00:00Z").out.hasSuffix("1 event\n"))
+        #expect(cli.run("events", "--data", data, "--since", "last tuesday").status == 2)
+
+        let trace = cli.run("trace", "--data", data, "https://id.gs1.org/8004/400000112345")
+        #expect(trace.status == 0)
+        #expect(trace.out.contains("contained in (level 1)"))
+        #expect(cli.run("trace", "--data", data, "urn:epc:id:sgtin:9999999.000000.X").status == 1)
+
+        let status = cli.run("status", "--data", data, "--json")
+        #expect(try JSONParser.parse(Array(status.out.utf8)).objectValue?["auditIntact"] == .bool(true))
+        #expect(cli.run("audit", "verify", "--data", data).out.contains("intact"))
+    }
+
+    @Test func generatedSupplyChainTracesPackToPallet() throws {
+        let cli = try CLIHarness()
+        let data = cli.path("kz")
+        #expect(cli.run("init", "--party", "KZ", "--data", data).status == 0)
+        let gen = cli.run("gen", "--out", cli.path("gen"), "--pallets", "1", "--seed", "9", "--json")
+        #expect(gen.status == 0, "\(gen.err)")
+        let info = try #require(try JSONParser.parse(Array(gen.out.utf8)).objectValue)
+        let sample = try #require(info["samplePacks"]?.arrayValue?.first?.objectValue)
+        let files = try FileManager.default.contentsOfDirectory(atPath: cli.path("gen")).sorted().map { cli.path("gen/" + $0) }
+        #expect(cli.run(["capture", "--data", data] + files).status == 0)
+        let trace = cli.run("trace", "--data", data, sample["pack"]!.stringValue!, "--json")
+        let levels = try JSONParser.parse(Array(trace.out.utf8)).objectValue?["levels"]?.arrayValue ?? []
+        let uims = levels.compactMap { $0.objectValue?["uim"]?.stringValue }
+        #expect(uims == [sample["pack"]!.stringValue!, sample["carton"]!.stringValue!, sample["case"]!.stringValue!, sample["pallet"]!.stringValue!])
+        let steps = (try JSONParser.parse(Array(trace.out.utf8)).objectValue?["events"]?.arrayValue ?? [])
+            .compactMap { $0.objectValue?["event"]?.objectValue?["bizStep"]?.stringValue }
+        #expect(steps.contains("commissioning") && steps.contains("packing") && steps.contains("shipping") && steps.contains("receiving"))
+        // Determinism: the same seed writes the same bytes.
+        #expect(cli.run("gen", "--out", cli.path("gen2"), "--pallets", "1", "--seed", "9").status == 0)
+        let a = try Data(contentsOf: URL(fileURLWithPath: files[0]))
+        let b = try Data(contentsOf: URL(fileURLWithPath: cli.path("gen2/" + URL(fileURLWithPath: files[0]).lastPathComponent)))
+        #expect(a == b)
+    }
+
+    @Test func demoRunsAndCleansUp() throws {
+        let cli = try CLIHarness()
+        let kept = cli.path("demo")
+        let result = cli.run("demo", "--pallets", "1", "--keep", kept)
+        #expect(result.status == 0, "\(result.err)")
+        #expect(result.out.contains("where did this pack come from?"))
+        #expect(result.out.contains("intact"))
+        #expect(cli.run("status", "--data", kept + "/kz").status == 0)
+        #expect(cli.run("demo", "--keep", "/proc/fedtrace-not-writable").status == 1)
+    }
+}
