@@ -23,14 +23,15 @@ let package = Package(
         ),
 
         // Layers, bottom up. Each imports only what is below it (docs/architecture.md).
-        .target(name: "Crypto", dependencies: ["COpenSSL"]),
-        .target(name: "Model", dependencies: ["Crypto"]),
-        .target(name: "Store", dependencies: ["Model", "Crypto", "CSQLite"]),
-        .target(name: "Generator", dependencies: ["Model"]),
-        .target(name: "Net", dependencies: ["Crypto", "COpenSSL"]),
-        .target(name: "Node", dependencies: ["Store", "Net", "Model", "Crypto"]),
+        .target(name: "Core"),
+        .target(name: "Crypto", dependencies: ["Core", "COpenSSL"]),
+        .target(name: "Model", dependencies: ["Core", "Crypto"]),
+        .target(name: "Store", dependencies: ["Core", "Model", "Crypto", "CSQLite"]),
+        .target(name: "Generator", dependencies: ["Core", "Model"]),
+        .target(name: "Net", dependencies: ["Core", "Crypto", "COpenSSL"]),
+        .target(name: "Node", dependencies: ["Core", "Store", "Net", "Model", "Crypto"]),
         .target(name: "Bench", dependencies: ["Node", "Store", "Generator", "Model", "Crypto"]),
-        .target(name: "CLI", dependencies: ["Node", "Bench", "Generator", "Store", "Model", "Crypto"]),
+        .target(name: "CLI", dependencies: ["Core", "Node", "Bench", "Generator", "Store", "Model", "Crypto"]),
         .executableTarget(name: "fedtrace", dependencies: ["CLI"]),
 
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),

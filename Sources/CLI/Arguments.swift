@@ -1,3 +1,5 @@
+import Core
+
 /// A command-line option a command accepts.
 public struct OptionSpec: Sendable {
     public let name: String
@@ -15,9 +17,9 @@ public struct OptionSpec: Sendable {
 }
 
 /// A usage error: exits with status 2 and a one-line reason.
-public struct UsageError: Error, Sendable, CustomStringConvertible {
+public struct UsageError: CodedError, Sendable {
     public let reason: String
-    public var description: String { reason }
+    public var code: String { "usage" }
 }
 
 /// Parsed arguments of one command: option values and positionals.

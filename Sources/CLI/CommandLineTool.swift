@@ -1,4 +1,5 @@
 import Foundation
+import Core
 import Model
 import Node
 import Store
@@ -103,14 +104,7 @@ public enum CommandLineTool {
 
 /// A one-line reason for any error the layers throw.
 func oneLine(_ error: any Error) -> String {
-    let text: String
-    switch error {
-    case let e as NodeError: text = e.reason
-    case let e as ModelError: text = e.reason
-    case let e as StoreError: text = e.reason
-    case let e as JSONError: text = e.description
-    default: text = String(describing: error)
-    }
+    let text = (error as? any CodedError)?.description ?? String(describing: error)
     return text.split(whereSeparator: \.isNewline).joined(separator: " ")
 }
 

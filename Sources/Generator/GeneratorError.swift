@@ -1,6 +1,7 @@
+import Core
 /// Why a supply-chain configuration cannot be generated: a stable `code` for tools and
 /// tests, and a human `reason`.
-public struct GeneratorError: Error, Equatable, Sendable, CustomStringConvertible {
+public struct GeneratorError: CodedError, Equatable, Sendable {
     /// Stable, dotted identifier such as `generator.configuration`.
     public let code: String
     /// What is wrong, for people.
@@ -13,5 +14,4 @@ public struct GeneratorError: Error, Equatable, Sendable, CustomStringConvertibl
     }
 
     /// `code: reason`.
-    public var description: String { "\(code): \(reason)" }
 }

@@ -1,8 +1,9 @@
+import Core
 /// A validation failure in the data model: a stable `code` and a human `reason`.
 ///
 /// For EPCIS input the reason names where the problem is (document, event index, field),
 /// so an operator can fix the file without guessing.
-public struct ModelError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct ModelError: CodedError, Sendable, Equatable {
     /// A stable machine-readable code such as `epcis.missing-field`.
     public let code: String
     /// What is wrong and where, in one line.
@@ -13,5 +14,4 @@ public struct ModelError: Error, Sendable, Equatable, CustomStringConvertible {
         self.reason = reason
     }
 
-    public var description: String { reason }
 }

@@ -1,5 +1,6 @@
+import Core
 /// A failure in node wiring (configuration, data directory): stable `code`, human `reason`.
-public struct NodeError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct NodeError: CodedError, Sendable, Equatable {
     public let code: String
     public let reason: String
 
@@ -8,5 +9,4 @@ public struct NodeError: Error, Sendable, Equatable, CustomStringConvertible {
         self.reason = reason
     }
 
-    public var description: String { reason }
 }

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 internal import CSQLite
 
@@ -5,7 +6,7 @@ internal import CSQLite
 ///
 /// `code` is stable (`store.sqlite.<result code>` or a store-specific code); `reason` is
 /// SQLite's message. Bound arguments are never included: they may hold event data.
-public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct StoreError: CodedError, Sendable, Equatable {
     public let code: String
     public let reason: String
     /// SQLite's primary result code, when SQLite was the source.
@@ -17,7 +18,6 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         self.resultCode = resultCode
     }
 
-    public var description: String { reason }
 
     static func sqlite(_ result: Int32, _ handle: OpaquePointer?, _ context: String) -> StoreError {
         let message = handle.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(result))

@@ -1,5 +1,7 @@
+import Core
+
 /// Why a JSON text was refused, and where: byte offset plus 1-based line and column.
-public struct JSONError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct JSONError: CodedError, Sendable, Equatable {
     public let code: String
     public let reason: String
     public let offset: Int
