@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds and runs the libFuzzer target for the EPCIS capture parser (see docs/fuzzing.md).
+# Usage: Fuzz/run-epcis-fuzz.sh [RUNS]   (default 1,000,000 executions; extra libFuzzer
+# flags may follow). Findings are written to Fuzz/EPCISFuzz/findings/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs="${1:-1000000}"
+shift || true
+out=.build/fuzz
+mkdir -p "$out" Fuzz/EPCISFuzz/findings
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp Fuzz/EPCISFuzz/corpus/* "$work"/
+# The GS1 examples beside the repository make good seeds when they are there.
+if [ -d ../shared/testdata/epcis-gs1 ]; then cp ../shared/testdata/epcis-gs1/*.jsonld "$work"/; fi
+
+# The modules the parser needs, each instrumented: Core, Crypto (SHA-256), Model.
+flags=(-sanitize=fuzzer,address -parse-as-library -O -g -I "$out" -I Sources/COpenSSL)
+build_module() {
+    local name=$1; shift
+    swiftc "${flags[@]}" -emit-module -emit-module-path "$out/$name.swiftmodule" -emit-library -static \
+        -module-name "$name" -o "$out/lib$name.a" "$@"
+}
+build_module Core Sources/Core/*.swift
+build_module Crypto $(find Sources/Crypto -name '*.swift')
+build_module Model $(find Sources/Model -name '*.swift')
+swiftc "${flags[@]}" -module-name EPCISFuzz Fuzz/EPCISFuzz/main.swift \
+    -L "$out" -lModel -lCrypto -lCore -lssl -lcrypto -o "$out/epcis-fuzz"
+
+"$out/epcis-fuzz" -runs="$runs" -max_len=16384 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    -dict=Fuzz/EPCISFuzz/epcis.dict -artifact_prefix=Fuzz/EPCISFuzz/findings/ "$@" "$work" Fuzz/EPCISFuzz/corpus
