@@ -205,7 +205,7 @@ public final class LocalAPI: Sendable {
                     "eventHashID": .string(event.hashID), "type": .string(event.type), "eventTime": .string(event.eventTime),
                     "origin": .string(event.origin), "declaresError": .bool(event.declaresError),
                 ]
-                object["event"] = (try? JSONParser.parse(event.raw)) ?? .null
+                object["event"] = (try? JSONParser.parse(event.raw, limits: EPCISDocumentParser.limits)) ?? .null
                 object["traceUIMs"] = .array((trace.eventUIMs[event.rowID] ?? []).map(JSONValue.string))
                 return .object(object)
             }),
