@@ -1,3 +1,3 @@
 extension CommandLineTool {
-    static let extraCommands: [Command] = [GenerateCommand.command, DemoCommand.command, BenchCommand.command]
+    static let extraCommands: [Command] = [GenerateCommand.command, DemoCommand.command, BenchCommand.command, ServeCommand.command]
 }

@@ -172,10 +172,13 @@ public struct HTTPResponse: Sendable, Equatable {
         return headers.containsToken("keep-alive", in: "Connection")
     }
 
-    /// A JSON problem report (`{"code":…,"reason":…}`) with the given status. `code` and
-    /// `reason` are ours, never request data, so nothing hostile is echoed back.
+    /// A JSON problem report in RFC 9457 shape (`type`, `title`, `status`, `detail`) plus our
+    /// stable `code`; `type` is `urn:fedtrace:problem:<code>`. `code` and `reason` are ours,
+    /// never request data, so nothing hostile is echoed back.
     public static func problem(status: Int, code: String, reason: String) -> HTTPResponse {
-        let json = "{\"code\":\"\(code.jsonEscaped)\",\"reason\":\"\(reason.jsonEscaped)\"}"
+        let title = standardReason(for: status)
+        let json = "{\"type\":\"urn:fedtrace:problem:\(code.jsonEscaped)\",\"title\":\"\(title.jsonEscaped)\","
+            + "\"status\":\(status),\"detail\":\"\(reason.jsonEscaped)\",\"code\":\"\(code.jsonEscaped)\"}"
         return HTTPResponse(
             status: status,
             headers: ["Content-Type": "application/problem+json"],

@@ -40,21 +40,33 @@ public struct CaptureService: Sendable {
 
     /// Parses and stores one document; a rejected document stores nothing.
     public func capture(bytes: [UInt8], source: String, actor: String = "operator") -> DocumentCaptureOutcome {
+        do {
+            let (result, count) = try store(bytes: bytes, source: source, actor: actor)
+            return DocumentCaptureOutcome(source: source, result: result, rejection: nil, eventCount: count)
+        } catch {
+            return DocumentCaptureOutcome(source: source, result: nil, rejection: error.reason, eventCount: 0)
+        }
+    }
+
+    /// Parses and stores one document in one durable transaction, or throws without storing
+    /// anything: `capture.too-large`, the parser's `epcis.*` codes (reason names the
+    /// document, event and field), or `capture.store` when the store fails.
+    public func store(bytes: [UInt8], source: String, actor: String) throws(NodeError) -> (result: CaptureResult, eventCount: Int) {
         guard bytes.count <= node.configuration.maxDocumentBytes else {
-            return DocumentCaptureOutcome(source: source, result: nil, rejection: "\(source): \(formatBytes(bytes.count)) is larger than the \(formatBytes(node.configuration.maxDocumentBytes)) limit", eventCount: 0)
+            throw NodeError(code: "capture.too-large", reason: "\(source): \(formatBytes(bytes.count)) is larger than the \(formatBytes(node.configuration.maxDocumentBytes)) limit")
         }
         let document: EPCISDocument
         do {
             document = try EPCISDocumentParser.parse(bytes, name: source)
         } catch {
-            return DocumentCaptureOutcome(source: source, result: nil, rejection: error.reason, eventCount: 0)
+            throw NodeError(code: error.code, reason: error.reason)
         }
         do {
             let result = try node.store.capture(document, origin: node.configuration.party, actor: actor, source: source,
                                                 documentDigest: SHA256.hexHash(bytes))
-            return DocumentCaptureOutcome(source: source, result: result, rejection: nil, eventCount: document.events.count)
+            return (result, document.events.count)
         } catch {
-            return DocumentCaptureOutcome(source: source, result: nil, rejection: "\(source): not stored: \(error)", eventCount: document.events.count)
+            throw NodeError(code: "capture.store", reason: "\(source): not stored: \(error)")
         }
     }
 

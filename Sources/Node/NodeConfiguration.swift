@@ -20,23 +20,33 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var apiListen: String
     /// Federation listener (mutual TLS).
     public var federationListen: String
-    /// Largest EPCIS document accepted by capture, in bytes.
+    /// Largest EPCIS document accepted by capture, in bytes (also the local API's body limit).
     public var maxDocumentBytes: Int
+    /// PEM file of the operator CA: when set, the local API uses mutual TLS (server
+    /// certificate from the node's `certs/transport.pem`) and admits only clients whose
+    /// certificates chain to it. Relative paths are relative to the data directory.
+    public var apiClientCA: String?
+    /// File (mode 0600) holding a bearer token: when set, every local API request needs
+    /// `Authorization: Bearer <token>`. Relative paths are relative to the data directory.
+    public var apiTokenFile: String?
 
     public static let defaultAPIListen = "127.0.0.1:8443"
     public static let defaultFederationListen = "0.0.0.0:9443"
     public static let defaultMaxDocumentBytes = 256 << 20
 
     public init(party: PartyID, role: NodeRole, apiListen: String = defaultAPIListen,
-                federationListen: String = defaultFederationListen, maxDocumentBytes: Int = defaultMaxDocumentBytes) {
+                federationListen: String = defaultFederationListen, maxDocumentBytes: Int = defaultMaxDocumentBytes,
+                apiClientCA: String? = nil, apiTokenFile: String? = nil) {
         self.party = party
         self.role = role
         self.apiListen = apiListen
         self.federationListen = federationListen
         self.maxDocumentBytes = maxDocumentBytes
+        self.apiClientCA = apiClientCA
+        self.apiTokenFile = apiTokenFile
     }
 
-    static let keys: Set<String> = ["party", "role", "apiListen", "federationListen", "maxDocumentBytes"]
+    static let keys: Set<String> = ["party", "role", "apiListen", "federationListen", "maxDocumentBytes", "apiClientCA", "apiTokenFile"]
 
     /// Parses `node.json`; `file` names it in errors.
     public init(json bytes: [UInt8], file: String) throws(NodeError) {
@@ -65,6 +75,14 @@ public struct NodeConfiguration: Sendable, Equatable {
         } else {
             maxDocumentBytes = Self.defaultMaxDocumentBytes
         }
+        apiClientCA = try string("apiClientCA")
+        apiTokenFile = try string("apiTokenFile")
+        for (key, value) in [("apiClientCA", apiClientCA), ("apiTokenFile", apiTokenFile)] where value?.isEmpty == true {
+            throw fail("'\(key)' must name a file")
+        }
+        if let address = ListenAddress(apiListen), !address.isLoopback, apiClientCA == nil, apiTokenFile == nil {
+            throw fail("apiListen '\(apiListen)' is not a loopback address: set 'apiClientCA' (operator mutual TLS) or 'apiTokenFile' (bearer token), or listen on 127.0.0.1")
+        }
         if role == .hub && party.kind != .hub { throw fail("a hub's identity must be urn:fctc:hub:NAME") }
         if role == .party && party.kind != .party { throw fail("a Party node's identity must be urn:fctc:party:XX") }
     }
@@ -76,6 +94,8 @@ public struct NodeConfiguration: Sendable, Equatable {
             "apiListen": .string(apiListen), "federationListen": .string(federationListen),
         ]
         object["maxDocumentBytes"] = .number(String(maxDocumentBytes))
+        if let apiClientCA { object["apiClientCA"] = .string(apiClientCA) }
+        if let apiTokenFile { object["apiTokenFile"] = .string(apiTokenFile) }
         return JSONWriter.serialize(.object(object)) + [0x0A]
     }
 }
@@ -91,5 +111,10 @@ public struct ListenAddress: Sendable, Equatable {
         guard !host.isEmpty, let port = UInt16(text[text.index(after: colon)...]) else { return nil }
         self.host = host
         self.port = port
+    }
+
+    /// Whether the host is a loopback address (127.0.0.0/8, ::1, localhost).
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
 }

@@ -22,6 +22,17 @@ import Model
         #expect(try NodeConfiguration(json: configuration.json, file: "x") == configuration)
     }
 
+    @Test func localAPIAuthenticationSettings() throws {
+        var configuration = NodeConfiguration(party: try PartyID(country: "KZ"), role: .party, apiListen: "0.0.0.0:8443")
+        configuration.apiTokenFile = "api.token"
+        configuration.apiClientCA = "/etc/fedtrace/operators.pem"
+        #expect(try NodeConfiguration(json: configuration.json, file: "x") == configuration)
+        #expect(reason(#"{"party":"urn:fctc:party:KZ","role":"party","apiListen":"10.0.0.1:8443"}"#)?.contains("not a loopback address") == true)
+        #expect(reason(#"{"party":"urn:fctc:party:KZ","role":"party","apiListen":"10.0.0.1:8443","apiTokenFile":"t"}"#) == nil)
+        #expect(reason(#"{"party":"urn:fctc:party:KZ","role":"party","apiTokenFile":""}"#)?.contains("must name a file") == true)
+        #expect(reason(#"{"party":"urn:fctc:party:KZ","role":"party","apiClientCA":7}"#)?.contains("must be a string") == true)
+    }
+
     @Test func refusesUnknownAndInvalidSettings() {
         #expect(reason(#"{"party":"urn:fctc:party:KZ","role":"party","colour":"red"}"#) == "node.json: unknown setting 'colour'")
         #expect(reason(#"{"role":"party"}"#) == "node.json: 'party' is required")

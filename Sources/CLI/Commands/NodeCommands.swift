@@ -99,15 +99,7 @@ enum StatusCommand {
         let audit = try node.store.verifyAudit()
         let last = try node.store.recentAudit(limit: 1).first
         if arguments.flag("json") {
-            output.json(.object([
-                "party": .string(node.configuration.party.urn), "role": .string(node.configuration.role.rawValue),
-                "data": .string(node.directory.path),
-                "events": .number(String(counts.events)), "localEvents": .number(String(counts.localEvents)),
-                "receivedEvents": .number(String(counts.receivedEvents)), "uims": .number(String(counts.uims)),
-                "aggregationLinks": .number(String(counts.aggregationLinks)),
-                "auditRecords": .number(String(counts.auditRecords)), "auditIntact": .bool(audit.isIntact),
-                "lastAudit": last.map { .string("\($0.at) \($0.action)") } ?? .null,
-            ]))
+            output.json(.object(try node.statusReport()))
         } else {
             output.line("node      \(node.configuration.party.urn) (\(node.configuration.role.rawValue))")
             output.line("data      \(node.directory.path)")
