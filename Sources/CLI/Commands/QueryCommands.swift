@@ -16,15 +16,6 @@ enum EventRendering {
         let kind = e.declaresError ? "\(e.type)(error declaration)" : e.type
         return "\(e.eventTime)  \(kind)  \(e.action ?? "-")  \(short(e.bizStep))  \(short(e.disposition))  \(e.origin)  \(e.hashID)"
     }
-
-    static func json(_ e: StoredEvent) -> JSONValue {
-        var object: JSONObject = [
-            "eventHashID": .string(e.hashID), "type": .string(e.type), "eventTime": .string(e.eventTime),
-            "origin": .string(e.origin), "declaresError": .bool(e.declaresError),
-        ]
-        object["event"] = (try? JSONParser.parse(e.raw)) ?? .string(String(decoding: e.raw, as: UTF8.self))
-        return .object(object)
-    }
 }
 
 enum EventsCommand {
@@ -60,7 +51,7 @@ enum EventsCommand {
         query.limit = try arguments.integer("limit", default: 1000, in: 1...10_000_000)
         let events = try node.store.events(matching: query)
         if arguments.flag("json") {
-            output.json(.array(events.map(EventRendering.json)))
+            output.json(.array(events.map(\.json)))
         } else {
             for event in events { output.line(EventRendering.line(event)) }
             output.line("\(events.count) event\(events.count == 1 ? "" : "s")")
@@ -78,27 +69,13 @@ enum TraceCommand {
         guard arguments.positionals.count == 1 else { throw UsageError(reason: "name exactly one UIM to trace") }
         let node = try openNode(arguments)
         let trace = try node.store.trace(uim: arguments.positionals[0], maxUIMs: try arguments.integer("max-uims", default: 5000, in: 1...10_000_000))
-        if trace.events.isEmpty && trace.levels.count == 1 {
-            if arguments.flag("json") {
-                output.json(.object(["uim": .string(trace.uim), "found": .bool(false), "levels": .array([]), "events": .array([])]))
-            } else {
-                output.line("no events here name \(trace.uim)")
-            }
-            return 1
-        }
         if arguments.flag("json") {
-            output.json(.object([
-                "uim": .string(trace.uim), "found": .bool(true), "truncated": .bool(trace.truncated),
-                "levels": .array(trace.levels.map { level in
-                    .object(["uim": .string(level.uim), "depth": .number(String(level.depth)), "parent": level.parent.map(JSONValue.string) ?? .null])
-                }),
-                "events": .array(trace.events.map { event in
-                    guard case .object(var object) = EventRendering.json(event) else { return .null }
-                    object["traceUIMs"] = .array((trace.eventUIMs[event.rowID] ?? []).map(JSONValue.string))
-                    return .object(object)
-                }),
-            ]))
-            return 0
+            output.json(trace.json)
+            return trace.events.isEmpty && trace.levels.count == 1 ? 1 : 0
+        }
+        if trace.events.isEmpty && trace.levels.count == 1 {
+            output.line("no events here name \(trace.uim)")
+            return 1
         }
         output.line("trace of \(trace.uim)")
         let containers = trace.levels.filter { $0.depth < 0 }.sorted { $0.depth < $1.depth }

@@ -195,21 +195,7 @@ public final class LocalAPI: Sendable {
         guard !(trace.events.isEmpty && trace.levels.count == 1) else {
             throw APIProblem.notFound("trace.not_found", "no event stored here names this UIM")
         }
-        return .json(.object([
-            "uim": .string(trace.uim), "found": .bool(true), "truncated": .bool(trace.truncated),
-            "levels": .array(trace.levels.map { level in
-                .object(["uim": .string(level.uim), "depth": .number(String(level.depth)), "parent": level.parent.map(JSONValue.string) ?? .null])
-            }),
-            "events": .array(trace.events.map { event in
-                var object: JSONObject = [
-                    "eventHashID": .string(event.hashID), "type": .string(event.type), "eventTime": .string(event.eventTime),
-                    "origin": .string(event.origin), "declaresError": .bool(event.declaresError),
-                ]
-                object["event"] = (try? JSONParser.parse(event.raw, limits: EPCISDocumentParser.limits)) ?? .null
-                object["traceUIMs"] = .array((trace.eventUIMs[event.rowID] ?? []).map(JSONValue.string))
-                return .object(object)
-            }),
-        ]))
+        return .json(trace.json)
     }
 
     /// An `EPCISQueryDocument` holding the events' exact stored bytes (evidence: not
