@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Creates the federation root CA, operated by the Convention Secretariat.
-# Usage: make-root.sh [--root DIR] [--days N] [--name "Common Name"] [--crl-days N]
+# Usage: make-root.sh [--root DIR] [--days N] [--start YYYYMMDDHHMMSSZ] [--name "Common Name"] [--crl-days N]
 # Set FCTC_ROOT_PASS to encrypt the root key (AES-256); the other scripts then read it too.
 source "$(dirname "$0")/lib.sh"
 
 usage() { sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'; }
-ROOT="$(root_dir_default)"; DAYS=3650; NAME="FCTC Protocol federation root"; CRL_DAYS=30
+ROOT="$(root_dir_default)"; DAYS=3650; START=""; NAME="FCTC Protocol federation root"; CRL_DAYS=30
 while [ $# -gt 0 ]; do
     case "$1" in
         --root) ROOT="$2"; shift 2 ;;
         --days) DAYS="$2"; shift 2 ;;
+        --start) START="$2"; shift 2 ;;
         --name) NAME="$2"; shift 2 ;;
         --crl-days) CRL_DAYS="$2"; shift 2 ;;
         -h|--help) usage; exit 0 ;;
@@ -92,10 +93,16 @@ if [ -n "${FCTC_ROOT_PASS:-}" ]; then cipher=(-aes-256-cbc -pass env:FCTC_ROOT_P
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -pkeyopt ec_param_enc:named_curve \
     "${cipher[@]}" -out "$ROOT/private/root.key" 2>/dev/null || die "cannot generate the root key"
 chmod 0600 "$ROOT/private/root.key"
+# openssl ca -selfsign (not req -x509) so --start can back-date the root (OpenSSL 3.0's req
+# has no -not_before); tests need a root older than the "old" certificates they rotate from.
 # shellcheck disable=SC2046
-openssl req -new -x509 -config "$ROOT/openssl.cnf" -extensions v3_root -key "$ROOT/private/root.key" \
-    $(root_pass_args) -days "$DAYS" -subj "/O=FCTC Protocol federation/CN=$NAME" -out "$ROOT/root.pem" \
-    || die "cannot self-sign the root"
+openssl req -new -config "$ROOT/openssl.cnf" -key "$ROOT/private/root.key" $(root_pass_args) \
+    -subj "/O=FCTC Protocol federation/CN=$NAME" -out "$ROOT/root.csr" || die "cannot make the root request"
+# shellcheck disable=SC2046
+openssl ca -batch -selfsign -notext -config "$ROOT/openssl.cnf" -keyfile "$ROOT/private/root.key" $(root_pass_args) \
+    -extensions v3_root -days "$DAYS" ${START:+-startdate "$START"} -in "$ROOT/root.csr" -out "$ROOT/root.pem" 2>"$ROOT/.root.log" \
+    || { cat "$ROOT/.root.log" >&2; die "cannot self-sign the root"; }
+rm -f "$ROOT/root.csr" "$ROOT/.root.log"
 chmod 0644 "$ROOT/root.pem"
 "$FCTC_SCRIPTS/publish-crl.sh" --root "$ROOT" >/dev/null
 echo "federation root created in $ROOT (certificate $ROOT/root.pem, empty CRL $ROOT/crl.pem)"

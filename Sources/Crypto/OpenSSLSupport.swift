@@ -23,8 +23,9 @@ func withMemoryBIO<R>(_ bytes: [UInt8], _ body: (OpaquePointer) throws -> R) thr
 }
 
 /// Runs `body` with a fresh writable memory BIO and returns what it wrote.
-func collectingMemoryBIO(_ body: (OpaquePointer) throws -> Void) throws -> [UInt8] {
-    guard let bio = BIO_new(BIO_s_mem()) else { throw CryptoError.openSSL("crypto.memory", "BIO_new failed") }
+/// With `secret`, the BIO's buffers are cleansed when freed or grown (BIO_s_secmem), for plaintext.
+func collectingMemoryBIO(secret: Bool = false, _ body: (OpaquePointer) throws -> Void) throws -> [UInt8] {
+    guard let bio = BIO_new(secret ? BIO_s_secmem() : BIO_s_mem()) else { throw CryptoError.openSSL("crypto.memory", "BIO_new failed") }
     defer { BIO_free(bio) }
     try body(bio)
     return memoryBIOContents(bio)

@@ -24,7 +24,8 @@ final class TestPKI: Sendable {
     private init() throws {
         directory = try Self.makeTemporaryDirectory(prefix: "fedtrace-pki")
         cleanupAtExit(directory)
-        try script("make-root.sh", "--root", path("root"))
+        // Back-dated so the 2020 "old" certificates chain to a root valid at their signing time.
+        try script("make-root.sh", "--root", path("root"), "--start", "20190101000000Z", "--days", "5000")
         try script("issue-party.sh", "KZ", path("kz"), "--root", path("root"))
         try script("issue-party.sh", "RU", path("ru"), "--root", path("root"))
         try script("issue-hub.sh", "gsp", path("hub"), "--root", path("root"))
@@ -45,6 +46,16 @@ final class TestPKI: Sendable {
     func key(_ relative: String) throws -> PrivateKey { try PrivateKey(contentsOf: path(relative)) }
 
     /// The federation root with its current CRL (which lists `revoked/signing.pem`).
+    /// root.pem followed by crl.pem, the form `openssl cms -verify -CAfile F -crl_check` takes.
+    func rootAndCRLBundle() throws -> String {
+        let bundle = path("root-and-crl.pem")
+        if !FileManager.default.fileExists(atPath: bundle) {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path("root/root.pem"))) + Data(contentsOf: URL(fileURLWithPath: path("root/crl.pem")))
+            try data.write(to: URL(fileURLWithPath: bundle), options: .atomic)
+        }
+        return bundle
+    }
+
     func trust() throws -> TrustStore { try TrustStore(rootFile: path("root/root.pem"), crlFile: path("root/crl.pem")) }
 
     /// Runs one of the Certs/ scripts; throws with its stderr when it fails.
