@@ -198,7 +198,14 @@ public enum CMS {
         let output = try collectingMemoryBIO(secret: true) { out in
             let verified: Int32 = try {
                 if let detachedContent {
-                    return try withMemoryBIO(detachedContent) { CMS_verify(object.cms, extra, nil, $0, out, flags) }
+                    // OpenSSL 3.0's CMS_verify copies a memory-BIO content into a new BIO and leaks
+                    // it when CMS_dataInit fails (found by Fuzz/CryptoFuzz); a buffer BIO in
+                    // front makes it use ours as is.
+                    return try withMemoryBIO(detachedContent) { memory in
+                        guard let buffer = BIO_new(BIO_f_buffer()) else { throw CryptoError.openSSL("crypto.memory", "BIO_new failed") }
+                        defer { _ = BIO_pop(buffer); BIO_free(buffer) }
+                        return CMS_verify(object.cms, extra, nil, BIO_push(buffer, memory), out, flags)
+                    }
                 }
                 return CMS_verify(object.cms, extra, nil, nil, out, flags)
             }()
