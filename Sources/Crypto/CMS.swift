@@ -61,6 +61,22 @@ final class CMSObject {
         return out
     }
 
+    /// The length of the embedded (encrypted) content, to size output buffers; 0 when absent.
+    var contentLength: Int {
+        guard let content = CMS_get0_content(cms), let octets = content.pointee else { return 0 }
+        return Int(ASN1_STRING_length(octets))
+    }
+
+    /// Runs CMS_final with the content written into a BIO reserved for `size` bytes (see
+    /// `makeMemoryBIO`); CMS_dataFinal takes that buffer over as the embedded content.
+    func finalize(_ content: [UInt8], reserving size: Int, flags: UInt32, what: String) throws {
+        let sink = try makeMemoryBIO(reserving: size, secret: false)
+        defer { BIO_free(sink) }
+        try withMemoryBIO(content) { data in
+            guard CMS_final(cms, data, sink, flags) == 1 else { throw CryptoError.openSSL(what, "CMS_final failed") }
+        }
+    }
+
     /// The SignerInfos of SignedData (empty for other types).
     var signerInfos: [OpaquePointer] {
         guard typeNID == NID_pkcs7_signed, let infos = CMS_get0_SignerInfos(cms) else { return [] }
@@ -158,8 +174,12 @@ public enum CMS {
                 throw CryptoError.openSSL("crypto.cms.sign", "cannot add the signingTime attribute")
             }
         }
-        try withMemoryBIO(content) { data in
-            guard CMS_final(object.cms, data, nil, flags) == 1 else { throw CryptoError.openSSL("crypto.cms.sign", "CMS_final failed") }
+        if detached {
+            try withMemoryBIO(content) { data in
+                guard CMS_final(object.cms, data, nil, flags) == 1 else { throw CryptoError.openSSL("crypto.cms.sign", "CMS_final failed") }
+            }
+        } else {
+            try object.finalize(content, reserving: content.count, flags: flags, what: "crypto.cms.sign")
         }
         return try object.derBytes()
     }
@@ -195,26 +215,26 @@ public enum CMS {
             throw CryptoError.openSSL("crypto.memory", "sk_X509_push failed")
         }
         let flags = UInt32(CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY)   // the chain is verified below, at the signing time
-        let output = try collectingMemoryBIO(secret: true) { out in
-            let verified: Int32 = try {
-                if let detachedContent {
-                    // OpenSSL 3.0's CMS_verify copies a memory-BIO content into a new BIO and leaks
-                    // it when CMS_dataInit fails (found by Fuzz/CryptoFuzz); a buffer BIO in
-                    // front makes it use ours as is.
-                    return try withMemoryBIO(detachedContent) { memory in
-                        guard let buffer = BIO_new(BIO_f_buffer()) else { throw CryptoError.openSSL("crypto.memory", "BIO_new failed") }
-                        defer { _ = BIO_pop(buffer); BIO_free(buffer) }
-                        return CMS_verify(object.cms, extra, nil, BIO_push(buffer, memory), out, flags)
-                    }
+        // The content is not copied out through a BIO (out = NULL: OpenSSL digests and discards
+        // it); it is read once from the parsed object below, which saves a 1 MiB copy and cleanse.
+        let verified: Int32 = try {
+            if let detachedContent {
+                // OpenSSL 3.0's CMS_verify copies a memory-BIO content into a new BIO and leaks
+                // it when CMS_dataInit fails (found by Fuzz/CryptoFuzz); a buffer BIO in
+                // front makes it use ours as is.
+                return try withMemoryBIO(detachedContent) { memory in
+                    guard let buffer = BIO_new(BIO_f_buffer()) else { throw CryptoError.openSSL("crypto.memory", "BIO_new failed") }
+                    defer { _ = BIO_pop(buffer); BIO_free(buffer) }
+                    return CMS_verify(object.cms, extra, nil, BIO_push(buffer, memory), nil, flags)
                 }
-                return CMS_verify(object.cms, extra, nil, nil, out, flags)
-            }()
-            guard verified == 1 else {
-                if ERR_GET_REASON(ERR_peek_last_error()) == CMS_R_SIGNER_CERTIFICATE_NOT_FOUND {
-                    throw CryptoError.openSSL("crypto.cms.signer-unknown", "the signer's certificate is neither in the object nor given")
-                }
-                throw CryptoError.openSSL("crypto.cms.signature", "the signature does not verify (content altered, or not signed by this key)")
             }
+            return CMS_verify(object.cms, extra, nil, nil, nil, flags)
+        }()
+        guard verified == 1 else {
+            if ERR_GET_REASON(ERR_peek_last_error()) == CMS_R_SIGNER_CERTIFICATE_NOT_FOUND {
+                throw CryptoError.openSSL("crypto.cms.signer-unknown", "the signer's certificate is neither in the object nor given")
+            }
+            throw CryptoError.openSSL("crypto.cms.signature", "the signature does not verify (content altered, or not signed by this key)")
         }
         guard let signers = CMS_get0_signers(object.cms) else {
             throw CryptoError.openSSL("crypto.cms.signer-unknown", "no signer certificate after verification")
@@ -235,7 +255,16 @@ public enum CMS {
         if let expectedSigner, expectedSigner != signerURN {
             throw CryptoError(code: "crypto.cms.signer", reason: "signed by \(signerURN), expected \(expectedSigner)")
         }
-        return VerifiedSignedData(content: detachedContent ?? output, signerURN: signerURN, signingTime: time, signerCertificate: signer)
+        let content: [UInt8]
+        if let detachedContent {
+            content = detachedContent
+        } else {
+            guard let slot = CMS_get0_content(object.cms), let octets = slot.pointee else {
+                throw CryptoError(code: "crypto.cms.malformed", reason: "SignedData has no content")
+            }
+            content = bytes(ofASN1String: octets)
+        }
+        return VerifiedSignedData(content: content, signerURN: signerURN, signingTime: time, signerCertificate: signer)
     }
 
     /// Seals `content` as CMS AuthEnvelopedData (DER): AES-256-GCM, the content key wrapped
@@ -266,9 +295,8 @@ public enum CMS {
                 throw CryptoError.openSSL("crypto.cms.seal", "cannot set the key-agreement KDF for \(recipient)")
             }
         }
-        try withMemoryBIO(content) { data in
-            guard CMS_final(object.cms, data, nil, flags) == 1 else { throw CryptoError.openSSL("crypto.cms.seal", "CMS_final failed") }
-        }
+        // GCM adds nothing to the length; 32 spare bytes cover any block cipher padding.
+        try object.finalize(content, reserving: content.count + 32, flags: flags, what: "crypto.cms.seal")
         return try object.derBytes()
     }
 
@@ -287,7 +315,7 @@ public enum CMS {
             throw CryptoError(code: "crypto.cms.not-recipient",
                               reason: "\(certificate) is not among the \(object.recipientInfos.count) recipient(s) of this object")
         }
-        return try collectingMemoryBIO(secret: true) { out in
+        return try collectingMemoryBIO(reserving: object.contentLength, secret: true) { out in
             guard CMS_decrypt(object.cms, key.pkey, certificate.x509, nil, out, UInt32(CMS_BINARY)) == 1 else {
                 throw CryptoError.openSSL("crypto.cms.decrypt", "cannot decrypt (altered or truncated ciphertext, or wrong key)")
             }

@@ -219,6 +219,26 @@ import Testing
         #expect(received.content == message)
     }
 
+    /// Large payloads go through the reserved-buffer path (CMS_final into a pre-sized BIO).
+    @Test func largePayloadRoundTripsAndInteroperates() throws {
+        let directory = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let payload = try SecureRandom.bytes((1 << 20) + 3)
+        let delta = try CMS.signAndSeal(payload, signer: pki.certificate("kz/signing.pem"), key: pki.key("kz/signing.key"),
+                                        to: [pki.certificate("ru/sealing.pem")])
+        let received = try CMS.openAndVerify(delta, certificate: pki.certificate("ru/sealing.pem"), key: pki.key("ru/sealing.key"),
+                                             trust: pki.trust(), expectedSigner: "urn:fctc:party:KZ")
+        #expect(received.content == payload)
+        try write(delta, directory + "/delta.der")
+        let opened = try TestPKI.openssl(["cms", "-decrypt", "-binary", "-inform", "DER", "-in", directory + "/delta.der",
+                                          "-recip", pki.path("ru/sealing.pem"), "-inkey", pki.path("ru/sealing.key"), "-out", directory + "/signed.der"])
+        #expect(opened.status == 0, "\(opened.errorText)")
+        let verified = try TestPKI.openssl(["cms", "-verify", "-binary", "-inform", "DER", "-in", directory + "/signed.der",
+                                            "-CAfile", pki.path("root/root.pem"), "-out", directory + "/content"])
+        #expect(verified.status == 0, "\(verified.errorText)")
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/content"))) == payload)
+    }
+
     @Test func openSSLSealedObjectsOpenInTheNode() throws {
         let directory = try scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
