@@ -53,14 +53,19 @@ issue_one() {
 }
 
 # issue_folder ROOTDIR URN OUTDIR: the three certificates of one identity plus root.pem and crl.pem.
+# Everything is made in a private staging directory first and moved into OUTDIR only when
+# all of it succeeded, so a failure (e.g. a wrong root passphrase) leaves no half-issued folder.
 issue_folder() {
     local root="$1" urn="$2" out="$3"
     mkdir -p "$out"
+    FCTC_STAGING="$(mktemp -d "$out/.issuing.XXXXXX")"
+    trap 'rm -rf "$FCTC_STAGING" ${FCTC_CLEANUP:+"$FCTC_CLEANUP"}' EXIT
     for kind in transport signing sealing; do
-        issue_one "$root" "$urn" "$kind" "$out"
+        issue_one "$root" "$urn" "$kind" "$FCTC_STAGING"
     done
-    cp "$root/root.pem" "$out/root.pem"; chmod 0644 "$out/root.pem"
-    if [ -f "$root/crl.pem" ]; then cp "$root/crl.pem" "$out/crl.pem"; chmod 0644 "$out/crl.pem"; fi
+    cp "$root/root.pem" "$FCTC_STAGING/root.pem"; chmod 0644 "$FCTC_STAGING/root.pem"
+    if [ -f "$root/crl.pem" ]; then cp "$root/crl.pem" "$FCTC_STAGING/crl.pem"; chmod 0644 "$FCTC_STAGING/crl.pem"; fi
+    mv -f "$FCTC_STAGING"/* "$out/"
     echo "issued $urn into $out"
 }
 

@@ -17,6 +17,12 @@ URN="$(openssl x509 -in "$OUTDIR/signing.pem" -noout -ext subjectAltName | sed -
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 ARCHIVE="$OUTDIR/archive/$STAMP"
 [ -e "$ARCHIVE" ] && die "$ARCHIVE already exists; wait a second and retry"
+
+# Issue the new set first, beside the folder: if the root refuses, nothing has moved.
+NEW="$(mktemp -d "$OUTDIR/.rotating.XXXXXX")"
+export FCTC_CLEANUP="$NEW"
+issue_folder "$ROOT" "$URN" "$NEW" >/dev/null
+
 mkdir -p "$ARCHIVE"
 {
     echo "# certificates of $URN superseded on $STAMP; each stays valid until its notAfter"
@@ -27,5 +33,6 @@ mkdir -p "$ARCHIVE"
 for kind in transport signing sealing; do
     mv "$OUTDIR/$kind.pem" "$OUTDIR/$kind.key" "$ARCHIVE/"
 done
-issue_folder "$ROOT" "$URN" "$OUTDIR"
+mv -f "$NEW"/* "$OUTDIR/"
+echo "issued new certificates for $URN into $OUTDIR"
 echo "old certificates kept in $ARCHIVE"
