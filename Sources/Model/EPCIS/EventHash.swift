@@ -173,33 +173,46 @@ enum HashItem {
 }
 
 /// The ordering of standard fields (CBV 2.0 §8.9.2, the reference's `PROP_ORDER`).
-indirect enum HashOrder {
-    /// A field and, for structured fields, the order of its sub-fields.
-    case field(String, [HashOrder]?)
+///
+/// A plain struct rather than an indirect enum, so the static table is ordinary arrays
+/// (LeakSanitizer cannot see references held in indirect-enum boxes of a global).
+struct HashOrder {
+    /// The field name.
+    let name: String
+    /// The order of its sub-fields, for structured fields.
+    let subOrder: [HashOrder]?
     /// A typed list whose (type, value) pairs never match by name: the reference leaves
     /// them to the "other fields" part, where they are sorted as strings.
-    case typedList(String)
+    let isTypedList: Bool
+
+    static func field(_ name: String, _ subOrder: [HashOrder]? = nil) -> HashOrder {
+        HashOrder(name: name, subOrder: subOrder, isTypedList: false)
+    }
+
+    static func typedList(_ name: String) -> HashOrder {
+        HashOrder(name: name, subOrder: nil, isTypedList: true)
+    }
 
     static let event: [HashOrder] = {
-        let quantity: [HashOrder] = [.field("quantityElement", [.field("epcClass", nil), .field("quantity", nil), .field("uom", nil)])]
-        let epc: [HashOrder] = [.field("epc", nil)]
+        let quantity: [HashOrder] = [.field("quantityElement", [.field("epcClass"), .field("quantity"), .field("uom")])]
+        let epc: [HashOrder] = [.field("epc")]
         let metadata = ["time", "startTime", "endTime", "deviceID", "deviceMetadata", "rawData", "dataProcessingMethod", "bizRules"]
         let report = ["type", "exception", "deviceID", "deviceMetadata", "rawData", "dataProcessingMethod", "time",
                       "microorganism", "chemicalSubstance", "value", "component", "stringValue", "booleanValue",
                       "hexBinaryValue", "uriValue", "minValue", "maxValue", "meanValue", "sDev", "percRank",
                       "percValue", "uom", "coordinateReferenceSystem"]
         return [
-            .field("eventTime", nil), .field("eventTimeZoneOffset", nil), .field("certificationInfo", nil),
-            .field("parentID", nil), .field("epcList", epc), .field("inputEPCList", epc), .field("childEPCs", epc),
+            .field("eventTime"), .field("eventTimeZoneOffset"), .field("certificationInfo"),
+            .field("parentID"), .field("epcList", epc), .field("inputEPCList", epc), .field("childEPCs", epc),
             .field("quantityList", quantity), .field("childQuantityList", quantity), .field("inputQuantityList", quantity),
-            .field("outputEPCList", epc), .field("outputQuantityList", quantity), .field("action", nil),
-            .field("transformationID", nil), .field("bizStep", nil), .field("disposition", nil),
-            .field("persistentDisposition", [.field("set", nil), .field("unset", nil)]),
-            .field("readPoint", [.field("id", nil)]), .field("bizLocation", [.field("id", nil)]),
+            .field("outputEPCList", epc), .field("outputQuantityList", quantity), .field("action"),
+            .field("transformationID"), .field("bizStep"), .field("disposition"),
+            .field("persistentDisposition", [.field("set"), .field("unset")]),
+            .field("readPoint", [.field("id")]), .field("bizLocation", [.field("id")]),
             .typedList("bizTransactionList"), .typedList("sourceList"), .typedList("destinationList"),
             .field("sensorElementList", [.field("sensorElement", [
-                .field("sensorMetadata", metadata.map { .field($0, nil) }),
-                .field("sensorReport", report.map { .field($0, nil) }),
+                .field("sensorMetadata", metadata.map { .field($0) }),
+                .field("sensorReport", report.map { .field($0) }),
             ])]),
         ]
     }()
@@ -331,8 +344,9 @@ public struct PrehashBuilder {
     func ordered(_ list: inout [HashItem], _ order: [HashOrder]) -> String {
         var prehash = ""
         let extensions = gatherUserExtensions(&list)
-        for entry in order {
-            guard case .field(let fieldName, let subOrder) = entry else { continue }
+        for entry in order where !entry.isTypedList {
+            let fieldName = entry.name
+            let subOrder = entry.subOrder
             var values: [String] = []
             var consumed: [ObjectIdentifier] = []
             for item in list {
