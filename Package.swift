@@ -40,6 +40,6 @@ let package = Package(
         .testTarget(name: "GeneratorTests", dependencies: ["Generator", "Model"]),
         .testTarget(name: "NetTests", dependencies: ["Net", "Crypto"]),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Net", "Store", "Model", "Crypto"]),
-        .testTarget(name: "CLITests", dependencies: ["CLI", "Node", "Store", "Model", "Generator"]),
+        .testTarget(name: "CLITests", dependencies: ["CLI", "Node", "Store", "Model", "Generator", "Crypto"]),
     ]
 )

@@ -22,9 +22,25 @@ public struct NodeDirectory: Sendable {
 
     /// Creates a new node: the directory (which must be empty or absent), its configuration
     /// and store, and the first audit record. Refuses to touch an existing node.
+    ///
+    /// With `certificates`, the Party's certificate folder is validated first (it must
+    /// belong to the Party named, chain to its root.pem — and to `federationRoot` when
+    /// given — pass its CRL, and have keys that match and are 0600), then installed into
+    /// `certs/`. Any failure leaves nothing behind.
     @discardableResult
-    public static func initialize(at path: String, configuration: NodeConfiguration) throws -> OpenNode {
+    public static func initialize(at path: String, configuration: NodeConfiguration, certificates: String? = nil,
+                                  federationRoot: String? = nil) throws -> OpenNode {
+        var folder: PartyCertificateFolder?
+        if let certificates {
+            do {
+                let root = try federationRoot.map { try Certificate(contentsOf: $0) }
+                folder = try PartyCertificateFolder.load(from: certificates, expectedParty: configuration.party.urn, federationRoot: root)
+            } catch let error as CryptoError {
+                throw NodeError(code: "init.certificates", reason: error.reason)
+            }
+        }
         let manager = FileManager.default
+        let existed = manager.fileExists(atPath: path)
         var isDirectory: ObjCBool = false
         if manager.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else { throw NodeError(code: "init.exists", reason: "\(path) exists and is not a directory") }
@@ -42,12 +58,34 @@ public struct NodeDirectory: Sendable {
         }
         _ = chmod(path, 0o700)
         let directory = NodeDirectory(path: path)
-        let store = try EventStore(path: directory.databasePath)
-        try store.setSettings(["party": configuration.party.urn, "role": configuration.role.rawValue], actor: "operator", action: "init",
-                              detail: ["party": .string(configuration.party.urn), "role": .string(configuration.role.rawValue)])
-        // node.json last: its presence marks a complete node.
-        try writeAtomically(configuration.json, to: directory.configPath, mode: 0o600)
-        return OpenNode(directory: directory, configuration: configuration, store: store)
+        do {
+            if let folder {
+                do { try folder.install(into: directory.certificatesPath) } catch let error as CryptoError {
+                    throw NodeError(code: "init.certificates", reason: error.reason)
+                }
+            }
+            let store = try EventStore(path: directory.databasePath)
+            var detail: JSONObject = ["party": .string(configuration.party.urn), "role": .string(configuration.role.rawValue)]
+            if let folder {
+                detail["certificates"] = .object([
+                    "transport": .string(folder.transportCertificate.fingerprintSHA256),
+                    "signing": .string(folder.signingCertificate.fingerprintSHA256),
+                    "sealing": .string(folder.sealingCertificate.fingerprintSHA256),
+                ])
+            }
+            try store.setSettings(["party": configuration.party.urn, "role": configuration.role.rawValue], actor: "operator", action: "init", detail: detail)
+            // node.json last: its presence marks a complete node.
+            try writeAtomically(configuration.json, to: directory.configPath, mode: 0o600)
+            return OpenNode(directory: directory, configuration: configuration, store: store)
+        } catch {
+            // Nothing half-made stays: remove what this call created.
+            if existed {
+                for entry in (try? manager.contentsOfDirectory(atPath: path)) ?? [] { try? manager.removeItem(atPath: path + "/" + entry) }
+            } else {
+                try? manager.removeItem(atPath: path)
+            }
+            throw error
+        }
     }
 
     /// Opens an existing node.

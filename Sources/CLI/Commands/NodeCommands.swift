@@ -6,11 +6,13 @@ import Store
 enum InitCommand {
     static let command = Command(
         "init", summary: "create a node: its data directory, configuration, store and first audit record",
-        usage: "--party XX --data DIR [--role party|hub] [--api-listen HOST:PORT] [--fed-listen HOST:PORT]",
+        usage: "--party XX --data DIR [--role party|hub] [--certs CERTDIR [--root ROOT.pem]] [--api-listen HOST:PORT] [--fed-listen HOST:PORT]",
         options: [
             OptionSpec("party", value: "XX", help: "ISO 3166-1 alpha-2 code of the Party (or the hub's name with --role hub)"),
             dataOption,
             OptionSpec("role", value: "ROLE", help: "party (default) or hub"),
+            OptionSpec("certs", value: "CERTDIR", help: "install this certificate folder (root.pem, crl.pem, transport/signing/sealing .pem/.key) after checking it"),
+            OptionSpec("root", value: "ROOT.pem", help: "with --certs: the federation root obtained out of band; the folder's root.pem must be it"),
             OptionSpec("api-listen", value: "HOST:PORT", help: "local API listener (default \(NodeConfiguration.defaultAPIListen))"),
             OptionSpec("fed-listen", value: "HOST:PORT", help: "federation listener (default \(NodeConfiguration.defaultFederationListen))"),
             jsonOption,
@@ -35,11 +37,14 @@ enum InitCommand {
             configuration.federationListen = fed
         }
         let data = try arguments.required("data")
-        let node = try NodeDirectory.initialize(at: data, configuration: configuration)
+        if arguments.value("root") != nil && arguments.value("certs") == nil { throw UsageError(reason: "--root is only meaningful with --certs") }
+        let node = try NodeDirectory.initialize(at: data, configuration: configuration, certificates: arguments.value("certs"),
+                                                federationRoot: arguments.value("root"))
         if arguments.flag("json") {
             output.json(.object(["party": .string(party.urn), "role": .string(role.rawValue), "data": .string(node.directory.path)]))
         } else {
             output.line("initialised \(role.rawValue) node \(party.urn) in \(node.directory.path)")
+            if arguments.value("certs") != nil { output.line("certificates checked and installed in \(node.directory.certificatesPath)") }
             output.line("next: fedtrace capture --data \(data) FILE...")
         }
         return 0
