@@ -30,7 +30,9 @@ seed_with 02 "$S/signed.der"; seed_with 02 "$S/sealed.der"; seed_with 03 "$S/sig
 seed_with 04 "$S/sealed.der"; seed_with 04 "$S/enveloped.der"
 
 BIN="$OUT/crypto-fuzz"
-swiftc -sanitize=fuzzer,address -parse-as-library -swift-version 6 -O -g -module-name CryptoFuzz \
-    -I Sources/COpenSSL Sources/Crypto/*.swift Fuzz/CryptoFuzz/main.swift -lssl -lcrypto -o "$BIN"
+source Fuzz/lib.sh
+build_module Core Sources/Core/*.swift
+swiftc "${FUZZ_FLAGS[@]}" -module-name CryptoFuzz Sources/Crypto/*.swift Fuzz/CryptoFuzz/main.swift \
+    -L "$FUZZ_BUILD" -lCore -lssl -lcrypto -o "$BIN"
 
 FEDTRACE_FUZZ_PKI="$PKI/kz" "$BIN" -runs="$RUNS" -max_len=8192 -artifact_prefix="$OUT/artifacts/" -print_final_stats=1 "$@" "$OUT/corpus"

@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-1000000}"
 shift || true
-out=.build/fuzz
-mkdir -p "$out" Fuzz/EPCISFuzz/findings
+source Fuzz/lib.sh
+mkdir -p Fuzz/EPCISFuzz/findings
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp Fuzz/EPCISFuzz/corpus/* "$work"/
@@ -15,17 +15,11 @@ cp Fuzz/EPCISFuzz/corpus/* "$work"/
 if [ -d ../shared/testdata/epcis-gs1 ]; then cp ../shared/testdata/epcis-gs1/*.jsonld "$work"/; fi
 
 # The modules the parser needs, each instrumented: Core, Crypto (SHA-256), Model.
-flags=(-sanitize=fuzzer,address -parse-as-library -O -g -I "$out" -I Sources/COpenSSL)
-build_module() {
-    local name=$1; shift
-    swiftc "${flags[@]}" -emit-module -emit-module-path "$out/$name.swiftmodule" -emit-library -static \
-        -module-name "$name" -o "$out/lib$name.a" "$@"
-}
 build_module Core Sources/Core/*.swift
 build_module Crypto $(find Sources/Crypto -name '*.swift')
 build_module Model $(find Sources/Model -name '*.swift')
-swiftc "${flags[@]}" -module-name EPCISFuzz Fuzz/EPCISFuzz/main.swift \
-    -L "$out" -lModel -lCrypto -lCore -lssl -lcrypto -o "$out/epcis-fuzz"
+swiftc "${FUZZ_FLAGS[@]}" -module-name EPCISFuzz Fuzz/EPCISFuzz/main.swift \
+    -L "$FUZZ_BUILD" -lModel -lCrypto -lCore -lssl -lcrypto -o "$FUZZ_BUILD/epcis-fuzz"
 
-"$out/epcis-fuzz" -runs="$runs" -max_len=16384 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+"$FUZZ_BUILD/epcis-fuzz" -runs="$runs" -max_len=16384 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     -dict=Fuzz/EPCISFuzz/epcis.dict -artifact_prefix=Fuzz/EPCISFuzz/findings/ "$@" "$work" Fuzz/EPCISFuzz/corpus
