@@ -26,6 +26,7 @@ let package = Package(
         .target(name: "Core"),
         .target(name: "Crypto", dependencies: ["Core", "COpenSSL"]),
         .target(name: "Model", dependencies: ["Core", "Crypto"]),
+        .target(name: "Policy", dependencies: ["Core", "Model", "Crypto"]),
         .target(name: "Store", dependencies: ["Core", "Model", "Crypto", "CSQLite"]),
         .target(name: "Generator", dependencies: ["Core", "Model"]),
         .target(name: "Net", dependencies: ["Core", "Crypto", "COpenSSL"]),
@@ -36,6 +37,7 @@ let package = Package(
 
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "ModelTests", dependencies: ["Model"], exclude: ["Vectors"]),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy", "Model"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Model", "Generator"]),
         .testTarget(name: "GeneratorTests", dependencies: ["Generator", "Model"]),
         .testTarget(name: "NetTests", dependencies: ["Net", "Crypto"]),
