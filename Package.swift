@@ -40,8 +40,10 @@ let package = Package(
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "Model"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Model", "Generator"]),
         .testTarget(name: "GeneratorTests", dependencies: ["Generator", "Model"]),
-        .testTarget(name: "NetTests", dependencies: ["Net", "Crypto"]),
-        .testTarget(name: "NodeTests", dependencies: ["Node", "Net", "Store", "Model", "Crypto"]),
+        // Shared test helpers (process runner, TLS test PKI); used by test targets only.
+        .target(name: "TestSupport", dependencies: ["Net"], path: "Tests/TestSupport"),
+        .testTarget(name: "NetTests", dependencies: ["Net", "Crypto", "TestSupport"]),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "Net", "Store", "Model", "Crypto", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "Node", "Store", "Model", "Generator", "Crypto"]),
     ]
 )

@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 @testable import Net
+import TestSupport
 
 @Suite(.serialized) struct TLSTests {
     let pki = TestPKI.shared

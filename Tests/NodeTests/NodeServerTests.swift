@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import Model
 import Net
@@ -50,7 +51,7 @@ import Net
     }
 
     @Test(arguments: [("no certificate", nil as String?, "certificate required"), ("foreign CA", "foreign", "unknown ca"),
-                      ("revoked", "revoked", "revoked"), ("no Party URI", "noparty", "")])
+                      ("revoked", "revoked", "revoked"), ("no Party URI", "otherurn", "")])
     func federationRefusesCallersWithoutAFederationIdentity(_ label: String, _ certificate: String?, _ reason: String) throws {
         let node = try makeNode("fed-refuse")
         try pki.install(into: node)

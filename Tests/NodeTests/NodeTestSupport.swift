@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Model
 import Net
+import TestSupport
 @testable import Node
 
 /// The repository root (this file is Tests/NodeTests/NodeTestSupport.swift).
@@ -13,13 +14,6 @@ let gs1ExampleFiles: [URL] = {
     let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
     return names.filter { $0.hasSuffix(".jsonld") }.sorted().map { folder.appendingPathComponent($0) }
 }()
-
-/// A fresh temp directory for one test.
-func makeTemporaryDirectory(_ label: String) throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("fedtrace-node-\(label)-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
 
 /// A new node in a fresh temp directory (listeners on loopback, port 0).
 func makeNode(_ label: String, party: String = "KZ", configure: (inout NodeConfiguration) -> Void = { _ in }) throws -> OpenNode {
@@ -87,110 +81,7 @@ func eventList(_ response: HTTPResponse) -> [JSONValue] {
     response.jsonObject?["epcisBody"]?.objectValue?["queryResults"]?.objectValue?["resultsBody"]?.objectValue?["eventList"]?.arrayValue ?? []
 }
 
-/// Runs a program and returns its exit status and combined output.
-@discardableResult
-func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let directory { process.currentDirectoryURL = directory }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
-/// A throw-away federation PKI made with the openssl CLI: a root and CRL, a node (KZ)
-/// transport certificate, a Party client (UA), a client without a Party URI, a revoked
-/// client, and a client from a foreign CA. Made once per test process.
-struct TestPKI: Sendable {
-    let directory: URL
-
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
-    static let shared: TestPKI = {
-        do { return try TestPKI() } catch { fatalError("cannot create test PKI: \(error)") }
-    }()
-
-    private init() throws {
-        directory = try makeTemporaryDirectory("pki")
-        let script = #"""
-        set -eu
-        umask 077
-        mkdir newcerts && touch index.txt && echo 1000 > serial && echo 1000 > crlnumber
-        cat > ca.cnf <<'CNF'
-        [ca]
-        default_ca = test
-        [test]
-        dir = .
-        database = index.txt
-        new_certs_dir = newcerts
-        certificate = root.pem
-        private_key = root.key
-        serial = serial
-        crlnumber = crlnumber
-        default_md = sha256
-        default_days = 30
-        default_crl_days = 30
-        policy = anything
-        unique_subject = no
-        email_in_dn = no
-        [anything]
-        commonName = supplied
-        [kz_ext]
-        basicConstraints = critical, CA:FALSE
-        keyUsage = critical, digitalSignature
-        extendedKeyUsage = serverAuth, clientAuth
-        subjectAltName = URI:urn:fctc:party:KZ, IP:127.0.0.1
-        [ua_ext]
-        basicConstraints = critical, CA:FALSE
-        keyUsage = critical, digitalSignature
-        extendedKeyUsage = serverAuth, clientAuth
-        subjectAltName = URI:urn:fctc:party:UA
-        [revoked_ext]
-        basicConstraints = critical, CA:FALSE
-        keyUsage = critical, digitalSignature
-        extendedKeyUsage = clientAuth
-        subjectAltName = URI:urn:fctc:party:RV
-        [noparty_ext]
-        basicConstraints = critical, CA:FALSE
-        keyUsage = critical, digitalSignature
-        extendedKeyUsage = clientAuth
-        subjectAltName = DNS:operator.example, URI:urn:fctc:other:thing
-        CNF
-        key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
-        key root.key
-        openssl req -x509 -new -key root.key -out root.pem -days 30 -subj "/CN=FedTrace Test Root" \
-            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
-        issue() {
-            name=$1; ext=$2; shift 2
-            key "$name.key"
-            openssl req -new -key "$name.key" -out "$name.csr" -subj "/CN=$name"
-            openssl ca -batch -notext -config ca.cnf -in "$name.csr" -out "$name.pem" -extensions "$ext" "$@" 2>/dev/null
-        }
-        issue kz kz_ext
-        issue ua ua_ext
-        issue noparty noparty_ext
-        issue revoked revoked_ext
-        openssl ca -config ca.cnf -revoke revoked.pem 2>/dev/null
-        openssl ca -config ca.cnf -gencrl -out crl.pem 2>/dev/null
-        key foreign-root.key
-        openssl req -x509 -new -key foreign-root.key -out foreign-root.pem -days 30 -subj "/CN=Foreign Root" \
-            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
-        key foreign.key
-        openssl req -new -key foreign.key -out foreign.csr -subj "/CN=foreign"
-        printf 'basicConstraints=critical,CA:FALSE\nextendedKeyUsage=clientAuth\nsubjectAltName=URI:urn:fctc:party:UA\n' > foreign.ext
-        openssl x509 -req -in foreign.csr -CA foreign-root.pem -CAkey foreign-root.key -CAcreateserial \
-            -out foreign.pem -days 30 -extfile foreign.ext 2>/dev/null
-        """#
-        let result = try run("/bin/bash", ["-c", script], in: directory)
-        guard result.status == 0 else { throw NSError(domain: "TestPKI", code: Int(result.status), userInfo: [NSLocalizedDescriptionKey: result.output]) }
-    }
-
+extension TestPKI {
     /// Installs the KZ node's certificate folder (DESIGN §4 layout) into `node`'s data directory.
     func install(into node: OpenNode, crl: Bool = true) throws {
         let certs = node.directory.certificatesPath
@@ -201,11 +92,5 @@ struct TestPKI: Sendable {
             try FileManager.default.copyItem(atPath: path(from), toPath: certs + "/" + to)
         }
         chmod(certs + "/transport.key", 0o600)
-    }
-
-    /// A client presenting `name`.pem (nil: no certificate), trusting `root` for the server.
-    func clientTLS(_ name: String?, root: String = "root.pem") -> TLSConfiguration {
-        .client(trustRootsFile: path(root), certificateChainFile: name.map { path("\($0).pem") },
-                privateKeyFile: name.map { path("\($0).key") })
     }
 }

@@ -1,47 +1,24 @@
 import Foundation
-@testable import Net
+import Net
 
-/// Runs a program and returns its exit status and combined output.
-@discardableResult
-func run(_ executable: String, _ arguments: [String], in directory: URL? = nil, stdin: String? = nil) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let directory { process.currentDirectoryURL = directory }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    if stdin != nil {
-        let input = Pipe()
-        process.standardInput = input
-        try process.run()
-        input.fileHandleForWriting.write(Data(stdin!.utf8))
-        try input.fileHandleForWriting.close()
-    } else {
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-    }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
+/// A throw-away TLS test PKI made with the openssl CLI in a fresh temp directory, shared by
+/// the Net and Node tests: a root and its CRL, a node certificate `kz`
+/// (urn:fctc:party:KZ, 127.0.0.1, localhost), a client `ua` (urn:fctc:party:UA), `noparty`
+/// (DNS name only), `otherurn` (a urn:fctc: URI that is not a Party), an `expired` and a
+/// `revoked` client, and `foreign` from another CA. Made once per test process; it holds no
+/// real secrets. (The Certs/ scripts make the federation's real layout; the Crypto and CLI
+/// tests use those. This one makes the odd certificates those scripts must never make.)
+public struct TestPKI: Sendable {
+    public let directory: URL
 
-/// A throw-away federation PKI made with the openssl CLI in a fresh temp directory: a root,
-/// a server (urn:fctc:party:KZ, 127.0.0.1), a client (urn:fctc:party:UA), an expired
-/// client, a revoked client plus the CRL, and a client from a foreign CA. Made once per
-/// test process and removed at exit by the OS temp cleaner (it holds no real secrets).
-struct TestPKI: Sendable {
-    let directory: URL
+    public func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
-    static let shared: TestPKI = {
+    public static let shared: TestPKI = {
         do { return try TestPKI() } catch { fatalError("cannot create test PKI: \(error)") }
     }()
 
     private init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("fedtrace-net-pki-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        directory = try makeTemporaryDirectory("test-pki")
         let script = #"""
         set -eu
         umask 077
@@ -65,7 +42,7 @@ struct TestPKI: Sendable {
         email_in_dn = no
         [anything]
         commonName = supplied
-        [server_ext]
+        [kz_ext]
         basicConstraints = critical, CA:FALSE
         keyUsage = critical, digitalSignature
         extendedKeyUsage = serverAuth, clientAuth
@@ -90,6 +67,11 @@ struct TestPKI: Sendable {
         keyUsage = critical, digitalSignature
         extendedKeyUsage = clientAuth
         subjectAltName = DNS:operator.example
+        [otherurn_ext]
+        basicConstraints = critical, CA:FALSE
+        keyUsage = critical, digitalSignature
+        extendedKeyUsage = clientAuth
+        subjectAltName = DNS:operator.example, URI:urn:fctc:other:thing
         CNF
         key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
         key root.key
@@ -101,9 +83,10 @@ struct TestPKI: Sendable {
             openssl req -new -key "$name.key" -out "$name.csr" -subj "/CN=$name"
             openssl ca -batch -notext -config ca.cnf -in "$name.csr" -out "$name.pem" -extensions "$ext" "$@" 2>/dev/null
         }
-        issue server server_ext
+        issue kz kz_ext
         issue ua ua_ext
         issue noparty noparty_ext
+        issue otherurn otherurn_ext
         issue expired expired_ext -startdate 20200101000000Z -enddate 20200201000000Z
         issue revoked revoked_ext
         openssl ca -config ca.cnf -revoke revoked.pem 2>/dev/null
@@ -122,13 +105,13 @@ struct TestPKI: Sendable {
     }
 
     /// The federation server configuration: mutual TLS, CRL checked.
-    func serverTLS() -> TLSConfiguration {
-        .server(certificateChainFile: path("server.pem"), privateKeyFile: path("server.key"),
+    public func serverTLS() -> TLSConfiguration {
+        .server(certificateChainFile: path("kz.pem"), privateKeyFile: path("kz.key"),
                 trustRootsFile: path("root.pem"), crlFile: path("crl.pem"))
     }
 
     /// A client presenting `name`.pem (nil: no client certificate), trusting `root`.
-    func clientTLS(_ name: String?, root: String = "root.pem") -> TLSConfiguration {
+    public func clientTLS(_ name: String?, root: String = "root.pem") -> TLSConfiguration {
         .client(trustRootsFile: path(root), certificateChainFile: name.map { path("\($0).pem") },
                 privateKeyFile: name.map { path("\($0).key") })
     }
