@@ -24,6 +24,9 @@ import Model
             #expect(result.err.split(separator: "\n").count == 1, "\(arguments): \(result.err)")
         }
         #expect(cli.run("init", "--party", "KZZ", "--data", cli.path("n")).err.contains("ISO 3166-1"))
+        let bench = cli.run("bench", "warp-speed")
+        #expect(bench.status == 2)
+        #expect(bench.err.contains("available: capture, crypto"))
     }
 
     @Test func initCaptureEventsTraceStatusAuditOnTheGS1Examples() throws {

@@ -61,13 +61,14 @@ enum GenerateCommand {
 }
 
 enum BenchCommand {
-    static let scenarios = ["capture"]
+    static let scenarios = ["capture", "crypto"]
 
     static let command = Command(
         "bench", summary: "measure a scenario of DESIGN §14 against its same-run physical baseline (use a release build)",
         usage: "[SCENARIO...] [--events N] [--json] [--json-file FILE]",
         options: [
             OptionSpec("events", value: "N", help: "events for the capture scenario (default 200000)"),
+            OptionSpec("seconds", value: "S", help: "seconds per measurement for the crypto scenario (default 2)"),
             jsonOption,
             OptionSpec("json-file", value: "FILE", help: "also write the results as JSON to FILE"),
         ]
@@ -90,6 +91,8 @@ enum BenchCommand {
                 results.append(try CaptureBenchmark.run(events: events, workDirectory: work) { message in
                     if !arguments.flag("json") { output.error("capture: \(message)") }
                 })
+            case "crypto":
+                results += try runCryptoBenchmark(seconds: Double(try arguments.integer("seconds", default: 2, in: 1...600)))
             default:
                 break
             }
