@@ -30,9 +30,9 @@ let package = Package(
         .target(name: "Store", dependencies: ["Core", "Model", "Crypto", "CSQLite"]),
         .target(name: "Generator", dependencies: ["Core", "Model"]),
         .target(name: "Net", dependencies: ["Core", "Crypto", "COpenSSL"]),
-        .target(name: "Node", dependencies: ["Core", "Store", "Net", "Model", "Crypto"]),
+        .target(name: "Node", dependencies: ["Core", "Store", "Net", "Model", "Crypto", "Policy"]),
         .target(name: "Bench", dependencies: ["Node", "Store", "Generator", "Model", "Crypto"]),
-        .target(name: "CLI", dependencies: ["Core", "Node", "Bench", "Generator", "Store", "Model", "Crypto"]),
+        .target(name: "CLI", dependencies: ["Core", "Node", "Bench", "Generator", "Store", "Model", "Crypto", "Policy"]),
         .executableTarget(name: "fedtrace", dependencies: ["CLI"]),
 
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
@@ -42,6 +42,6 @@ let package = Package(
         .testTarget(name: "GeneratorTests", dependencies: ["Generator", "Model"]),
         .testTarget(name: "NetTests", dependencies: ["Net", "Crypto"]),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Net", "Store", "Model", "Crypto"]),
-        .testTarget(name: "CLITests", dependencies: ["CLI", "Node", "Store", "Model", "Generator", "Crypto"]),
+        .testTarget(name: "CLITests", dependencies: ["CLI", "Node", "Store", "Model", "Generator", "Crypto", "Policy"]),
     ]
 )
