@@ -121,7 +121,27 @@ public struct AgreementService: Sendable {
             "termination": .object(["noticeDays": 90, "receivedData": "delete"]),
             "signatures": [],
         ])
-        return JSONWriter.serialize(document) + [0x0A]
+        return Array((pretty(document) + "\n").utf8)
+    }
+
+    /// Indented JSON for a document people edit: objects one member a line, arrays of
+    /// scalars on one line. Layout does not change the agreement's hash (JCS).
+    public static func pretty(_ value: JSONValue, indent: String = "") -> String {
+        let inner = indent + "  "
+        switch value {
+        case .object(let object):
+            guard !object.members.isEmpty else { return "{}" }
+            let lines = object.members.map { inner + JSONWriter.string(.string($0.key)) + ": " + pretty($0.value, indent: inner) }
+            return "{\n" + lines.joined(separator: ",\n") + "\n" + indent + "}"
+        case .array(let items):
+            guard !items.isEmpty else { return "[]" }
+            if items.allSatisfy({ if case .object = $0 { false } else if case .array = $0 { false } else { true } }) {
+                return "[" + items.map { JSONWriter.string($0) }.joined(separator: ", ") + "]"
+            }
+            return "[\n" + items.map { inner + pretty($0, indent: inner) }.joined(separator: ",\n") + "\n" + indent + "]"
+        default:
+            return JSONWriter.string(value)
+        }
     }
 
     // MARK: - Sign

@@ -62,6 +62,11 @@ import Policy
         // The draft passes lint, names both Parties, and is valid from today.
         let lint = cli.run("agreement", "lint", f.draft)
         #expect(lint.status == 0 && lint.out.contains("0 errors"), "\(lint.out)")
+        // A multilateral draft (KZ, UA, BY) lints clean too: one flow per sender.
+        #expect(cli.run("agreement", "draft", "--data", f.kz, "--with", "UA", "--with", "BY", "--out", cli.path("multi.json")).status == 0)
+        let multi = cli.run("agreement", "lint", cli.path("multi.json"), "--json")
+        #expect(multi.status == 0 && multi.out.contains(#""errors":0"#), "\(multi.out)")
+        #expect(cli.run("agreement", "draft", "--data", f.kz).status == 2)
         // Sign at both nodes; import KZ's signature: pending; then UA's: active.
         let (hash, kzSig) = signed(f.draft, cli, signingAt: f.kz)
         #expect(kzSig.hasSuffix(".KZ.sig"))
@@ -96,9 +101,9 @@ import Policy
 
         // Amendment (version 2, supersedes v1): pending while v1 stays active.
         let text = try String(contentsOfFile: f.draft, encoding: .utf8)
-            .replacingOccurrences(of: #""version":1"#, with: #""version":2"#)
-            .replacingOccurrences(of: #""supersedes":null"#, with: #""supersedes":"\#(hash)""#)
-            .replacingOccurrences(of: #""fields":["h","j"]"#, with: #""fields":["e","h","j"]"#)
+            .replacingOccurrences(of: #""version": 1"#, with: #""version": 2"#)
+            .replacingOccurrences(of: #""supersedes": null"#, with: #""supersedes": "\#(hash)""#)
+            .replacingOccurrences(of: #""fields": ["h", "j"]"#, with: #""fields": ["e", "h", "j"]"#)
         let amendment = try cli.write("kz-ua-v2.json", text)
         #expect(cli.run("agreement", "lint", amendment).status == 0)
         // Dry run of the amendment against the active v1: the same events, newly exposed (e).
@@ -115,8 +120,8 @@ import Policy
         #expect(try status(cli, f.kz, hash) == "superseded by \(v2)")
 
         // Terminate v2: terminated, audited.
-        let end = cli.run("agreement", "terminate", "--data", f.kz, v2, "--reason", "test over")
-        #expect(end.status == 0, "\(end.err)")
+        let end = cli.run("agreement", "terminate", "--data", f.kz, v2, "--reason", "test over", "--json")
+        #expect(end.status == 0 && end.out.contains(#""party":"urn:fctc:party:KZ""#), "\(end.err)")
         #expect(try status(cli, f.kz, v2) == "terminated")
         #expect(cli.run("audit", "list", "--data", f.kz).out.contains("agreement.terminate"))
 
@@ -162,7 +167,7 @@ import Policy
 
         // Unknown term: lint reports it (exit 1), sign and import refuse.
         let unknown = try cli.write("unknown.json", try String(contentsOfFile: f.draft, encoding: .utf8)
-            .replacingOccurrences(of: #""receipts":true"#, with: #""receipts":true,"sellTo":"industry""#))
+            .replacingOccurrences(of: #""receipts": true"#, with: #""receipts": true, "sellTo": "industry""#))
         let lint = cli.run("agreement", "lint", unknown, "--json")
         #expect(lint.status == 1 && lint.out.contains("agreement.unknown-member"), "\(lint.out)")
         #expect(cli.run("agreement", "sign", unknown, "--data", f.kz).status == 1)

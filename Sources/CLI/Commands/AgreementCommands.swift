@@ -31,7 +31,7 @@ enum AgreementCommands {
         usage: "--data DIR --with XX [--with YY]... [--id ID] [--out FILE]",
         options: [dataOption, OptionSpec("with", value: "XX", repeatable: true, help: "another Party"),
                   OptionSpec("id", value: "ID", help: "the agreement's id (default: parties and year)"),
-                  OptionSpec("out", value: "FILE", help: "write to FILE instead of standard output")]
+                  OptionSpec("out", value: "FILE", help: "write to FILE instead of standard output"), jsonOption]
     ) { arguments, output in
         let others = try arguments.all("with").map(party)
         guard !others.isEmpty else { throw UsageError(reason: "name at least one other Party with --with") }
@@ -39,7 +39,11 @@ enum AgreementCommands {
         let bytes = try AgreementService.draft(party: node.configuration.party, with: others, id: arguments.value("id"))
         if let out = arguments.value("out") {
             try write(bytes, to: out)
-            output.line("wrote \(out)")
+            if arguments.flag("json") {
+                output.json(.object(["out": .string(out), "hash": .string(try Agreement.parse(bytes).hash)]))
+            } else {
+                output.line("wrote \(out)")
+            }
         } else {
             output.line(String(decoding: bytes.dropLast(), as: UTF8.self))
         }
@@ -69,7 +73,7 @@ enum AgreementCommands {
     static let sign = Command(
         "agreement sign", summary: "sign an agreement's canonical bytes with this node's signing key (detached CMS, DER)",
         usage: "FILE --data DIR [--out SIG]",
-        options: [dataOption, OptionSpec("out", value: "SIG", help: "signature file (default FILE.<XX>.sig)")]
+        options: [dataOption, OptionSpec("out", value: "SIG", help: "signature file (default FILE.<XX>.sig)"), jsonOption]
     ) { arguments, output in
         guard arguments.positionals.count == 1 else { throw UsageError(reason: "name exactly one agreement file") }
         let file = arguments.positionals[0]
@@ -77,6 +81,10 @@ enum AgreementCommands {
         let (agreement, signature) = try AgreementService(node: node).sign(try readFile(file))
         let out = arguments.value("out") ?? "\(file).\(node.configuration.party.code).sig"
         try write(signature, to: out)
+        if arguments.flag("json") {
+            output.json(.object(["hash": .string(agreement.hash), "party": .string(node.configuration.party.urn), "signature": .string(out)]))
+            return 0
+        }
         output.line("signed agreement \(agreement.id) v\(agreement.version) \(agreement.hash) as \(node.configuration.party.urn): \(out)")
         return 0
     }
@@ -210,11 +218,16 @@ enum AgreementCommands {
     static let terminate = Command(
         "agreement terminate", summary: "sign and store this Party's termination of an agreement, effective now",
         usage: "--data DIR HASH [--reason TEXT]",
-        options: [dataOption, OptionSpec("reason", value: "TEXT", help: "why (kept in the signed record)")]
+        options: [dataOption, OptionSpec("reason", value: "TEXT", help: "why (kept in the signed record)"), jsonOption]
     ) { arguments, output in
         guard arguments.positionals.count == 1 else { throw UsageError(reason: "name one agreement by hash or id") }
         let service = AgreementService(node: try openNode(arguments))
         let termination = try service.terminate(name: arguments.positionals[0], reason: arguments.value("reason") ?? "")
+        if arguments.flag("json") {
+            output.json(.object(["hash": .string(termination.agreementHash), "party": .string(termination.party),
+                                 "effective": .string(termination.effective), "reason": .string(termination.reason)]))
+            return 0
+        }
         output.line("terminated agreement \(termination.agreementHash) as \(termination.party), effective \(termination.effective)")
         return 0
     }
