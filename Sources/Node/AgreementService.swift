@@ -328,6 +328,8 @@ public struct AgreementService: Sendable {
         let allSigned = Set(draft.partyIDs)
         for recipient in recipients {
             var entry = DryRunEntry(recipient: recipient)
+            var uimsBefore: Set<String> = []
+            var uimsAfter: Set<String> = []
             for event in events {
                 let object = try Self.eventObject(event)
                 let after = Evaluation.outbound(event: object, recipient: recipient, origin: party, agreement: draft, signedBy: allSigned, at: instant)
@@ -338,13 +340,11 @@ public struct AgreementService: Sendable {
                     if decision.permitted { before = decision; break }
                 }
                 let uims = Self.identifiers(object)
+                if before != nil { uimsBefore.formUnion(uims) }
+                if after.permitted { uimsAfter.formUnion(uims) }
                 switch (before != nil, after.permitted) {
-                case (false, true):
-                    entry.newlySharedEvents += 1
-                    entry.newlySharedUIMs.formUnion(uims)
-                case (true, false):
-                    entry.noLongerSharedEvents += 1
-                    entry.noLongerSharedUIMs.formUnion(uims)
+                case (false, true): entry.newlySharedEvents += 1
+                case (true, false): entry.noLongerSharedEvents += 1
                 default: break
                 }
                 if let redacted = after.redactedEvent {
@@ -352,7 +352,9 @@ public struct AgreementService: Sendable {
                     entry.newlyExposedFields.formUnion(Self.paths(redacted).subtracting(seenBefore).subtracting(FieldMap.coreMembers))
                 }
             }
-            // A UIM still shared through another event is not "no longer shared".
+            // A UIM counts as newly shared (or lost) only if no event shares it before (or after).
+            entry.newlySharedUIMs = uimsAfter.subtracting(uimsBefore)
+            entry.noLongerSharedUIMs = uimsBefore.subtracting(uimsAfter)
             entries.append(entry)
         }
         return (draft, entries)

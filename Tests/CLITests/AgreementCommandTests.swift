@@ -128,6 +128,10 @@ import Policy
         // A draft with no active agreement: every shipping event to UA is newly shared.
         let fresh = cli.run("agreement", "dry-run", "--data", f.kz, f.draft, "--json")
         #expect(fresh.status == 0 && !fresh.out.contains(#""newlySharedEvents":0"#), "\(fresh.out)")
+        let ua = try #require(JSONParser.parse(Array(fresh.out.utf8)).objectValue?["recipients"]?.arrayValue?.first?.objectValue)
+        #expect(ua["party"]?.stringValue == "urn:fctc:party:UA")
+        #expect((Int(ua["newlySharedUIMs"]?.stringValueOrNumber ?? "0") ?? 0) > 0, "\(fresh.out)")
+        #expect(ua["newlyExposedFields"]?.arrayValue?.contains(.string("tt:destinationCountry")) == true, "\(fresh.out)")
     }
 
     @Test func tamperedAgreementsForeignSignersAndUnknownTermsAreRefused() throws {
@@ -173,5 +177,13 @@ import Policy
         #expect(cli.run("agreement", "sign", unknown, "--data", f.kz).status == 1)
         #expect(cli.run("agreement", "import", unknown, "--sig", kzSig, "--data", f.kz).status == 1)
         #expect(try list(cli, f.kz).isEmpty)
+    }
+}
+
+extension JSONValue {
+    /// A number's source text or a string's value.
+    var stringValueOrNumber: String? {
+        if case .number(let text) = self { return text }
+        return stringValue
     }
 }
