@@ -19,8 +19,10 @@ public enum AgreementState: String, Sendable {
 public struct AgreementStatus: Sendable {
     public let agreement: Agreement
     public let stored: StoredAgreement
-    /// Parties whose signatures verified at import.
+    /// Parties whose stored signatures verify now (chain, CRL, signing time).
     public let signedBy: Set<PartyID>
+    /// Stored signatures that no longer verify (e.g. the signer's certificate was revoked), with the reason.
+    public let invalidSignatures: [String: String]
     public let missing: [PartyID]
     public let state: AgreementState
     /// The fully signed amendment that replaced this one, for `superseded`.
@@ -76,6 +78,16 @@ public struct AgreementService: Sendable {
             throw NodeError(code: "node.certs.missing", reason: "\(node.directory.path) has no certificate folder; run 'fedtrace init --certs' first")
         }
         return try PartyCertificateFolder.load(from: node.directory.certificatesPath, expectedParty: party.urn, at: time)
+    }
+
+    /// The federation root and CRL from the node's certificate folder (verification only).
+    func trustStore() throws -> TrustStore {
+        let directory = node.directory.certificatesPath
+        guard FileManager.default.fileExists(atPath: directory + "/root.pem") else {
+            throw NodeError(code: "node.certs.missing", reason: "\(node.directory.path) has no certificate folder; run 'fedtrace init --certs' first")
+        }
+        let crl = directory + "/crl.pem"
+        return try TrustStore(rootFile: directory + "/root.pem", crlFile: FileManager.default.fileExists(atPath: crl) ? crl : nil)
     }
 
     // MARK: - Draft
@@ -213,10 +225,21 @@ public struct AgreementService: Sendable {
     public func statuses(at now: Date = Date()) throws -> [AgreementStatus] {
         let instant = Self.timestamp(now)
         let stored = try store.agreements()
+        let trust = stored.isEmpty ? nil : try trustStore()
         var base: [(Agreement, StoredAgreement, Set<PartyID>, [StoredAgreementTermination])] = []
+        var invalid: [String: [String: String]] = [:]
         for record in stored {
             let agreement = try Agreement.parse(record.body)
-            let signers = Set(try store.signatures(of: record.hash).compactMap { try? PartyID(urn: $0.party) })
+            var signers: Set<PartyID> = []
+            // Verified at import; checked again so a revocation published since then counts.
+            for signature in try store.signatures(of: record.hash) {
+                do {
+                    let result = try CMS.verify(signature.cms, detachedContent: record.body, trust: trust!, expectedSigner: signature.party, now: now)
+                    signers.insert(try PartyID(urn: result.signerURN))
+                } catch {
+                    invalid[record.hash, default: [:]][signature.party] = (error as? any CodedError)?.description ?? String(describing: error)
+                }
+            }
             base.append((agreement, record, signers, try store.terminations(of: record.hash)))
         }
         return base.map { agreement, record, signers, terminations in
@@ -238,7 +261,8 @@ public struct AgreementService: Sendable {
             } else {
                 state = .active
             }
-            return AgreementStatus(agreement: agreement, stored: record, signedBy: signers, missing: missing, state: state,
+            return AgreementStatus(agreement: agreement, stored: record, signedBy: signers, invalidSignatures: invalid[record.hash] ?? [:],
+                                   missing: missing, state: state,
                                    supersededBy: replacement?.1.hash, terminations: terminations)
         }
     }

@@ -134,6 +134,22 @@ import Policy
         #expect(ua["newlyExposedFields"]?.arrayValue?.contains(.string("tt:destinationCountry")) == true, "\(fresh.out)")
     }
 
+    @Test func aSignatureWhoseCertificateIsRevokedLaterNoLongerCounts() throws {
+        let f = try federation(events: false)
+        let cli = f.cli
+        let (hash, kzSig) = signed(f.draft, cli, signingAt: f.kz)
+        let (_, uaSig) = signed(f.draft, cli, signingAt: f.ua)
+        #expect(cli.run("agreement", "import", f.draft, "--sig", kzSig, "--sig", uaSig, "--data", f.kz).status == 0)
+        #expect(try status(cli, f.kz, hash) == "active")
+        try CertificateCommandTests.certs("revoke.sh", [cli.path("UA") + "/signing.pem", "--root", cli.path("root"), "--reason", "keyCompromise"])
+        let crl = cli.path("kz-node/certs/crl.pem")
+        try? FileManager.default.removeItem(atPath: crl)
+        try FileManager.default.copyItem(atPath: cli.path("root") + "/crl.pem", toPath: crl)
+        #expect(try status(cli, f.kz, hash) == "pending-signatures (missing: UA)")
+        let show = cli.run("agreement", "show", "--data", f.kz, hash)
+        #expect(show.out.contains("urn:fctc:party:UA") && show.out.contains("no longer verifies") && show.out.contains("revoked"), "\(show.out)")
+    }
+
     @Test func tamperedAgreementsForeignSignersAndUnknownTermsAreRefused() throws {
         let f = try federation(events: false)
         let cli = f.cli

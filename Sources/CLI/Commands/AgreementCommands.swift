@@ -118,6 +118,7 @@ enum AgreementCommands {
             "parties": .array(status.agreement.partyIDs.map { .string($0.urn) }),
             "signedBy": .array(status.signedBy.sorted().map { .string($0.urn) }),
             "missing": .array(status.missing.map { .string($0.urn) }),
+            "invalidSignatures": .object(JSONObject(status.invalidSignatures.sorted { $0.key < $1.key }.map { JSONObject.Member(key: $0.key, value: .string($0.value)) })),
             "state": .string(status.state.rawValue), "status": .string(status.text),
             "supersededBy": status.supersededBy.map(JSONValue.string) ?? .null,
             "notBefore": .string(status.agreement.validity.notBefore.canonicalUTC),
@@ -158,7 +159,8 @@ enum AgreementCommands {
         if let supersedes = a.supersedes { output.line("supersedes: \(supersedes)") }
         output.line("validity: \(a.validity.notBefore.canonicalUTC) … \(a.validity.notAfter.canonicalUTC)")
         for p in a.parties {
-            output.line("party \(p.party.urn) (\(p.competentAuthority)): \(status.signedBy.contains(p.party) ? "signed" : "not signed")")
+            let signed = status.signedBy.contains(p.party) ? "signed" : status.invalidSignatures[p.party.urn].map { "signature no longer verifies: \($0)" } ?? "not signed"
+            output.line("party \(p.party.urn) (\(p.competentAuthority)): \(signed)")
         }
         for flow in a.flows {
             output.line("flow \(flow.id): \(flow.action.rawValue) \(flow.from.map(\.code).joined(separator: ",")) → \(flow.to.map(\.code).joined(separator: ",")), fields \(flow.fields.map(\.rawValue).joined(separator: ","))")
