@@ -267,6 +267,15 @@ public struct AgreementService: Sendable {
         }
     }
 
+    /// `Lint.overlaps` warnings between `agreement` and the other stored agreements that are
+    /// active, pending or not yet valid (e.g. a second agreement covering the same shipments).
+    public func overlaps(with agreement: Agreement, at now: Date = Date()) throws -> [Finding] {
+        let others = try statuses(at: now)
+            .filter { $0.stored.hash != agreement.hash && [.active, .pendingSignatures, .notYetValid].contains($0.state) }
+            .map(\.agreement)
+        return Lint.overlaps([agreement] + others).filter { $0.path.hasPrefix("agreements[0].") }
+    }
+
     /// The status of the agreement named by hash (or unique hash prefix) or by id (latest version).
     public func status(named name: String, at now: Date = Date()) throws -> AgreementStatus {
         let all = try statuses(at: now)

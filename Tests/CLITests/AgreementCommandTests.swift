@@ -185,6 +185,15 @@ import Policy
         #expect(nonParty.status == 1 && nonParty.err.contains("urn:fctc:party:RU, not a party"), "\(nonParty.err)")
         #expect(try list(cli, f.kz).isEmpty)
 
+        // A second, different agreement covering the same shipments: imported, with an overlap warning.
+        #expect(cli.run("agreement", "import", f.draft, "--sig", kzSig, "--data", f.kz).status == 0)
+        let other = cli.run("agreement", "draft", "--data", f.kz, "--with", "UA", "--id", "kz-ua-other", "--out", cli.path("other.json"))
+        #expect(other.status == 0)
+        let overlap = cli.run("agreement", "import", cli.path("other.json"), "--data", f.kz)
+        #expect(overlap.status == 0 && overlap.out.contains("warning: lint.overlap"), "\(overlap.out) \(overlap.err)")
+        try FileManager.default.removeItem(atPath: f.kz)
+        #expect(cli.run("init", "--party", "KZ", "--data", f.kz, "--certs", cli.path("KZ")).status == 0)
+
         // Unknown term: lint reports it (exit 1), sign and import refuse.
         let unknown = try cli.write("unknown.json", try String(contentsOfFile: f.draft, encoding: .utf8)
             .replacingOccurrences(of: #""receipts": true"#, with: #""receipts": true, "sellTo": "industry""#))

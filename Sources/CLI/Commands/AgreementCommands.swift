@@ -101,12 +101,15 @@ enum AgreementCommands {
         let service = AgreementService(node: node)
         let (agreement, result) = try service.importAgreement(bytes, signatures: signatures)
         let status = try service.status(named: agreement.hash)
+        let warnings = try service.overlaps(with: agreement)
         if arguments.flag("json") {
             output.json(.object(["hash": .string(agreement.hash), "new": .bool(result.newAgreement),
+                                 "warnings": .array(warnings.map { .string($0.message) }),
                                  "addedSignatures": .array(result.addedSignatures.map(JSONValue.string)), "status": .string(status.text)]))
         } else {
             output.line("\(result.newAgreement ? "imported" : "already held") agreement \(agreement.id) v\(agreement.version) \(agreement.hash); "
                         + "\(result.addedSignatures.count) new signature\(result.addedSignatures.count == 1 ? "" : "s"); status: \(status.text)")
+            for warning in warnings { output.line("warning: \(warning.code): \(warning.message)") }
         }
         return 0
     }
