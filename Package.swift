@@ -30,9 +30,9 @@ let package = Package(
         .target(name: "Store", dependencies: ["Core", "Model", "Crypto", "CSQLite"]),
         .target(name: "Generator", dependencies: ["Core", "Model"]),
         .target(name: "Net", dependencies: ["Core", "Crypto", "COpenSSL"]),
-        .target(name: "Node", dependencies: ["Core", "Store", "Net", "Model", "Crypto"]),
+        .target(name: "Node", dependencies: ["Core", "Store", "Net", "Model", "Crypto", "Policy"]),
         .target(name: "Bench", dependencies: ["Node", "Store", "Generator", "Model", "Crypto"]),
-        .target(name: "CLI", dependencies: ["Core", "Node", "Bench", "Generator", "Store", "Model", "Crypto"]),
+        .target(name: "CLI", dependencies: ["Core", "Node", "Bench", "Generator", "Store", "Model", "Crypto", "Policy"]),
         .executableTarget(name: "fedtrace", dependencies: ["CLI"]),
 
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
@@ -44,6 +44,6 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Net"], path: "Tests/TestSupport"),
         .testTarget(name: "NetTests", dependencies: ["Net", "Crypto", "TestSupport"]),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Net", "Store", "Model", "Crypto", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["CLI", "Node", "Store", "Model", "Generator", "Crypto"]),
+        .testTarget(name: "CLITests", dependencies: ["CLI", "Node", "Store", "Model", "Generator", "Crypto", "Policy"]),
     ]
 )

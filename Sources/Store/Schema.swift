@@ -70,5 +70,6 @@ public enum Schema {
         CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
             BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
         """),
+        Migration("0002-agreements", AgreementStore.schemaSQL),
     ])
 }
