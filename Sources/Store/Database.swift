@@ -107,6 +107,26 @@ public final class Database {
         }
     }
 
+    /// Copies the whole database into a new file at `path` with SQLite's online backup
+    /// API, in steps, so a consistent snapshot is taken while the connection stays usable.
+    public func backup(to path: String) throws(StoreError) {
+        var target: OpaquePointer?
+        let opened = sqlite3_open_v2(path, &target, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil)
+        defer { sqlite3_close_v2(target) }
+        guard opened == SQLITE_OK, let target else { throw StoreError.sqlite(opened, target, "cannot create backup \(path)") }
+        guard let backup = sqlite3_backup_init(target, "main", handle, "main") else {
+            throw StoreError.sqlite(sqlite3_errcode(target), target, "cannot start backup to \(path)")
+        }
+        var result: Int32
+        repeat {
+            result = sqlite3_backup_step(backup, 1024)
+        } while result == SQLITE_OK || result == SQLITE_BUSY || result == SQLITE_LOCKED
+        let finished = sqlite3_backup_finish(backup)
+        guard result == SQLITE_DONE, finished == SQLITE_OK else {
+            throw StoreError.sqlite(result == SQLITE_DONE ? finished : result, target, "backup to \(path) failed")
+        }
+    }
+
     /// The row ID of the last successful INSERT on this connection.
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 

@@ -340,6 +340,25 @@ public final class EventStore: Sendable {
         }
     }
 
+    // MARK: - Backup
+
+    /// Writes a consistent copy of the store to `path` (which must not exist) with
+    /// SQLite's online backup, records it in the audit log, and checks the copy's audit
+    /// chain. The copy holds every record up to and including the backup's own.
+    public func backup(to path: String) throws -> AuditVerification {
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw StoreError(code: "store.backup.exists", reason: "\(path) already exists; choose a new file")
+        }
+        try audit(actor: "operator", action: "backup", detail: ["to": .string(path)])
+        do {
+            try database.read { db in try db.backup(to: path) }
+            return try SerialDatabase(path: path).read { db in try AuditLog.verify(db) }
+        } catch {
+            try? FileManager.default.removeItem(atPath: path)
+            throw error
+        }
+    }
+
     // MARK: - Audit
 
     /// Appends an audit record in its own durable transaction.

@@ -60,6 +60,16 @@ import Model
         #expect(trace.out.contains("contained in (level 1)"))
         #expect(cli.run("trace", "--data", data, "urn:epc:id:sgtin:9999999.000000.X").status == 1)
 
+        let backup = cli.run("backup", "--data", data, "--out", cli.path("kz-backup.sqlite"))
+        #expect(backup.status == 0, "\(backup.err)")
+        #expect(cli.run("backup", "--data", data, "--out", cli.path("kz-backup.sqlite")).status == 1, "never overwrites")
+        let copy = cli.path("restored")
+        try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: data + "/node.json", toPath: copy + "/node.json")
+        try FileManager.default.copyItem(atPath: cli.path("kz-backup.sqlite"), toPath: copy + "/fedtrace.sqlite")
+        #expect(cli.run("audit", "verify", "--data", copy).status == 0)
+        #expect(cli.run("events", "--data", copy, "--json").out == cli.run("events", "--data", data, "--json").out)
+
         let status = cli.run("status", "--data", data, "--json")
         #expect(try JSONParser.parse(Array(status.out.utf8)).objectValue?["auditIntact"] == .bool(true))
         #expect(cli.run("audit", "verify", "--data", data).out.contains("intact"))
