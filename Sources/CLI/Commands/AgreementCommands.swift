@@ -220,20 +220,36 @@ enum AgreementCommands {
         return 0
     }
 
+    /// An ISO 8601 instant with its zone, or a bare date (`2027-01-31` = 00:00 UTC).
+    static func instant(_ text: String) throws -> Date {
+        let full = text.count == 10 ? text + "T00:00:00Z" : text
+        guard let time = Timestamp.parse(full) else {
+            throw UsageError(reason: "'\(text)' is not a date (YYYY-MM-DD) or an instant with a zone (2027-01-31T00:00:00Z)")
+        }
+        return Date(timeIntervalSince1970: Double(time.seconds) + Double(time.microseconds) / 1_000_000)
+    }
+
     static let terminate = Command(
-        "agreement terminate", summary: "sign and store this Party's termination of an agreement, effective now",
-        usage: "--data DIR HASH [--reason TEXT]",
-        options: [dataOption, OptionSpec("reason", value: "TEXT", help: "why (kept in the signed record)"), jsonOption]
+        "agreement terminate", summary: "sign and store this Party's termination of an agreement, effective after its notice period",
+        usage: "--data DIR HASH|ID [--reason TEXT] [--effective DATE] [--out FILE] [--json]",
+        options: [dataOption, OptionSpec("reason", value: "TEXT", help: "why (kept in the signed record)"),
+                  OptionSpec("effective", value: "DATE", help: "a later effective date than the end of the notice period"),
+                  OptionSpec("out", value: "FILE", help: "the signed record for the other Parties (default <id>.<XX>.termination.cms)"), jsonOption]
     ) { arguments, output in
         guard arguments.positionals.count == 1 else { throw UsageError(reason: "name one agreement by hash or id") }
+        let effective = try arguments.value("effective").map(instant)
         let service = AgreementService(node: try openNode(arguments))
-        let termination = try service.terminate(name: arguments.positionals[0], reason: arguments.value("reason") ?? "")
+        let termination = try service.terminate(name: arguments.positionals[0], reason: arguments.value("reason") ?? "", effective: effective)
+        let status = try service.status(named: termination.agreementHash)
+        let out = arguments.value("out") ?? "\(status.stored.id).\(service.node.configuration.party.code).termination.cms"
+        try write(termination.cms, to: out)
         if arguments.flag("json") {
             output.json(.object(["hash": .string(termination.agreementHash), "party": .string(termination.party),
-                                 "effective": .string(termination.effective), "reason": .string(termination.reason)]))
+                                 "effective": .string(termination.effective), "reason": .string(termination.reason),
+                                 "out": .string(out), "status": .string(status.text)]))
             return 0
         }
-        output.line("terminated agreement \(termination.agreementHash) as \(termination.party), effective \(termination.effective)")
+        output.line("terminated agreement \(termination.agreementHash) as \(termination.party), effective \(termination.effective); status: \(status.text); record: \(out)")
         return 0
     }
 
