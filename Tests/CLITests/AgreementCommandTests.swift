@@ -261,6 +261,66 @@ extension AgreementCommandTests {
                             "--out", cli.path("later.cms"))
         #expect(later.status == 0 && later.out.contains("terminating (effective 2099-01-01T00:00:00.000Z)"), "\(later.out) \(later.err)")
     }
+
+    @Test func anotherPartysTerminationIsVerifiedAndImported() throws {
+        let f = try federation(events: false)
+        let cli = f.cli
+        let hash = try agreement(f, id: "notice-30", noticeDays: 30, at: [f.kz])
+        // KZ terminates with 30 days' notice and writes the signed record.
+        let end = cli.run("agreement", "terminate", "--data", f.kz, hash, "--reason", "notice given", "--out", cli.path("kz.cms"))
+        #expect(end.status == 0, "\(end.err)")
+        let kzStatus = try #require(try status(cli, f.kz, hash))
+        #expect(kzStatus.hasPrefix("terminating (effective "), "\(kzStatus)")
+
+        // UA does not hold the agreement yet: unknown agreement hash, nothing stored.
+        let unknown = cli.run("agreement", "import-termination", cli.path("kz.cms"), "--data", f.ua)
+        #expect(unknown.status == 1 && unknown.err.contains("not stored here"), "\(unknown.err)")
+        #expect(unknown.err.split(separator: "\n").count == 1)
+
+        // Once UA holds it: imported, the same effective date, audited; importing again changes nothing.
+        #expect(cli.run("agreement", "import", cli.path("notice-30.json"), "--sig", cli.path("notice-30.json.KZ.sig"),
+                        "--sig", cli.path("notice-30.json.UA.sig"), "--data", f.ua).status == 0)
+        #expect(try status(cli, f.ua, hash) == "active")
+        let imported = cli.run("agreement", "import-termination", cli.path("kz.cms"), "--data", f.ua)
+        #expect(imported.status == 0 && imported.out.hasPrefix("imported termination") && imported.out.contains("by urn:fctc:party:KZ"),
+                "\(imported.out) \(imported.err)")
+        #expect(try status(cli, f.ua, hash) == kzStatus)
+        #expect(cli.run("audit", "list", "--data", f.ua).out.contains("agreement.import-termination"))
+        let again = cli.run("agreement", "import-termination", cli.path("kz.cms"), "--data", f.ua, "--json")
+        #expect(again.status == 0 && again.out.contains(#""new":false"#), "\(again.out) \(again.err)")
+        // KZ importing its own record: already held.
+        #expect(cli.run("agreement", "import-termination", cli.path("kz.cms"), "--data", f.kz).out.hasPrefix("already held"))
+
+        // Refusals at a fresh UA node holding the agreement: nothing stored.
+        try FileManager.default.removeItem(atPath: f.ua)
+        #expect(cli.run("init", "--party", "UA", "--data", f.ua, "--certs", cli.path("UA")).status == 0)
+        #expect(cli.run("agreement", "import", cli.path("notice-30.json"), "--sig", cli.path("notice-30.json.KZ.sig"),
+                        "--sig", cli.path("notice-30.json.UA.sig"), "--data", f.ua).status == 0)
+
+        // A record signed by RU (valid certificate, not a party).
+        let ruKey = try PrivateKey(contentsOf: cli.path("RU") + "/signing.key")
+        let ruCert = try Certificate(contentsOf: cli.path("RU") + "/signing.pem")
+        let effective = String(kzStatus.dropFirst("terminating (effective ".count).dropLast())
+        let ruRecord: JSONValue = .object(["agreement": .string(hash), "party": "urn:fctc:party:RU",
+                                           "effective": .string(effective), "reason": "not ours"])
+        let ru = try cli.write("ru.cms", try CMS.sign(JSONWriter.serialize(ruRecord), signer: ruCert, key: ruKey, detached: false))
+        let foreign = cli.run("agreement", "import-termination", ru, "--data", f.ua)
+        #expect(foreign.status == 1 && foreign.err.contains("urn:fctc:party:RU, not a party"), "\(foreign.err)")
+        #expect(foreign.err.split(separator: "\n").count == 1)
+
+        // KZ's record with one byte changed (the effective year): the signature no longer verifies.
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: cli.path("kz.cms"))))
+        let marker = Array(#""effective":"2"#.utf8)
+        let at = try #require((0...(bytes.count - marker.count)).first { Array(bytes[$0..<$0 + marker.count]) == marker })
+        bytes[at + marker.count + 2] ^= 0x01
+        let tampered = try cli.write("tampered.cms", bytes)
+        let refused = cli.run("agreement", "import-termination", tampered, "--data", f.ua)
+        #expect(refused.status == 1 && refused.err.contains("does not verify"), "\(refused.err)")
+        #expect(refused.err.split(separator: "\n").count == 1)
+
+        #expect(try status(cli, f.ua, hash) == "active")
+        #expect(!cli.run("audit", "list", "--data", f.ua).out.contains("agreement.import-termination"))
+    }
 }
 
 extension JSONValue {

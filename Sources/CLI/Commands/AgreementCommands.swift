@@ -4,9 +4,9 @@ import Node
 import Policy
 import Store
 
-/// `fedtrace agreement draft|lint|sign|import|list|show|explain|terminate|dry-run` (DESIGN §6, §13).
+/// `fedtrace agreement draft|lint|sign|import|list|show|explain|terminate|import-termination|dry-run` (DESIGN §6, §13).
 enum AgreementCommands {
-    static let all: [Command] = [draft, lint, sign, importCommand, list, show, explain, terminate, dryRun]
+    static let all: [Command] = [draft, lint, sign, importCommand, list, show, explain, terminate, importTermination, dryRun]
 
     static func readFile(_ path: String) throws -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -250,6 +250,26 @@ enum AgreementCommands {
             return 0
         }
         output.line("terminated agreement \(termination.agreementHash) as \(termination.party), effective \(termination.effective); status: \(status.text); record: \(out)")
+        return 0
+    }
+
+    static let importTermination = Command(
+        "agreement import-termination", summary: "verify another Party's signed termination record and store it",
+        usage: "FILE --data DIR [--json]", options: [dataOption, jsonOption]
+    ) { arguments, output in
+        guard arguments.positionals.count == 1 else { throw UsageError(reason: "name exactly one termination record file") }
+        let bytes = try readFile(arguments.positionals[0])
+        let service = AgreementService(node: try openNode(arguments))
+        let (termination, added) = try service.importTermination(bytes)
+        let status = try service.status(named: termination.agreementHash)
+        if arguments.flag("json") {
+            output.json(.object(["hash": .string(termination.agreementHash), "party": .string(termination.party),
+                                 "effective": .string(termination.effective), "reason": .string(termination.reason),
+                                 "new": .bool(added), "status": .string(status.text)]))
+            return 0
+        }
+        output.line("\(added ? "imported" : "already held") termination of agreement \(status.stored.id) v\(status.stored.version) \(termination.agreementHash) "
+                    + "by \(termination.party), effective \(termination.effective); status: \(status.text)")
         return 0
     }
 
