@@ -318,6 +318,18 @@ extension AgreementCommandTests {
         #expect(refused.status == 1 && refused.err.contains("does not verify"), "\(refused.err)")
         #expect(refused.err.split(separator: "\n").count == 1)
 
+        // Signed by KZ but naming UA, or ignoring the 30 days' notice: refused.
+        let kzKey = try PrivateKey(contentsOf: cli.path("KZ") + "/signing.key")
+        let kzCert = try Certificate(contentsOf: cli.path("KZ") + "/signing.pem")
+        func kzRecord(_ name: String, party: String, effective: String) throws -> String {
+            let record: JSONValue = .object(["agreement": .string(hash), "party": .string(party), "effective": .string(effective), "reason": ""])
+            return try cli.write(name, try CMS.sign(JSONWriter.serialize(record), signer: kzCert, key: kzKey, detached: false))
+        }
+        let impostor = cli.run("agreement", "import-termination", try kzRecord("as-ua.cms", party: "urn:fctc:party:UA", effective: effective), "--data", f.ua)
+        #expect(impostor.status == 1 && impostor.err.contains("names urn:fctc:party:UA but is signed by urn:fctc:party:KZ"), "\(impostor.err)")
+        let hasty = cli.run("agreement", "import-termination", try kzRecord("hasty.cms", party: "urn:fctc:party:KZ", effective: "2026-01-01T00:00:00Z"), "--data", f.ua)
+        #expect(hasty.status == 1 && hasty.err.contains("before the 30 days' notice"), "\(hasty.err)")
+
         #expect(try status(cli, f.ua, hash) == "active")
         #expect(!cli.run("audit", "list", "--data", f.ua).out.contains("agreement.import-termination"))
     }

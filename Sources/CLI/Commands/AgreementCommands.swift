@@ -124,6 +124,7 @@ enum AgreementCommands {
             "invalidSignatures": .object(JSONObject(status.invalidSignatures.sorted { $0.key < $1.key }.map { JSONObject.Member(key: $0.key, value: .string($0.value)) })),
             "state": .string(status.state.rawValue), "status": .string(status.text),
             "supersededBy": status.supersededBy.map(JSONValue.string) ?? .null,
+            "terminationEffective": status.terminationEffective.map(JSONValue.string) ?? .null,
             "notBefore": .string(status.agreement.validity.notBefore.canonicalUTC),
             "notAfter": .string(status.agreement.validity.notAfter.canonicalUTC),
             "terminations": .array(status.terminations.map { .object(["party": .string($0.party), "effective": .string($0.effective), "reason": .string($0.reason)]) }),
@@ -168,7 +169,7 @@ enum AgreementCommands {
         for flow in a.flows {
             output.line("flow \(flow.id): \(flow.action.rawValue) \(flow.from.map(\.code).joined(separator: ",")) → \(flow.to.map(\.code).joined(separator: ",")), fields \(flow.fields.map(\.rawValue).joined(separator: ","))")
         }
-        for t in status.terminations { output.line("terminated by \(t.party) effective \(t.effective): \(t.reason)") }
+        for t in status.terminations { output.line("termination by \(t.party) effective \(t.effective): \(t.reason)") }
         return 0
     }
 
