@@ -12,6 +12,9 @@ public enum AgreementState: String, Sendable {
     case notYetValid = "not-yet-valid"
     case expired
     case superseded
+    /// A Party's termination is signed but its notice period runs until `terminationEffective`:
+    /// still active for evaluation.
+    case terminating
     case terminated
 }
 
@@ -28,12 +31,18 @@ public struct AgreementStatus: Sendable {
     /// The fully signed amendment that replaced this one, for `superseded`.
     public let supersededBy: String?
     public let terminations: [StoredAgreementTermination]
+    /// The earliest `effective` among the terminations (ISO 8601 UTC), if any.
+    public let terminationEffective: String?
 
-    /// `active`, `pending-signatures (missing: UA)`, `superseded by <hash>`, …
+    /// Whether the agreement permits anything now: `active`, or `terminating` (notice running).
+    public var isActive: Bool { state == .active || state == .terminating }
+
+    /// `active`, `pending-signatures (missing: UA)`, `superseded by <hash>`, `terminating (effective <date>)`, …
     public var text: String {
         switch state {
         case .pendingSignatures: "pending-signatures (missing: \(missing.map(\.code).joined(separator: ", ")))"
         case .superseded: "superseded by \(supersededBy ?? "?")"
+        case .terminating: "terminating (effective \(terminationEffective ?? "?"))"
         default: state.rawValue
         }
     }
@@ -247,8 +256,11 @@ public struct AgreementService: Sendable {
             let replacement = base.first { other in
                 other.0.supersedes == record.hash && other.0.partyIDs.allSatisfy(other.2.contains)
             }
-            let state: AgreementState
-            if terminations.contains(where: { Timestamp.parse($0.effective).map { !(instant < $0) } ?? true }) {
+            // The earliest termination counts; an unreadable date counts as effective already (fail closed).
+            let ending = terminations.map { (Timestamp.parse($0.effective) ?? Timestamp(seconds: .min, microseconds: 0, offsetMinutes: 0), $0.effective) }
+                .min { $0.0 < $1.0 }
+            var state: AgreementState
+            if let ending, !(instant < ending.0) {
                 state = .terminated
             } else if !missing.isEmpty {
                 state = .pendingSignatures
@@ -261,9 +273,10 @@ public struct AgreementService: Sendable {
             } else {
                 state = .active
             }
+            if state == .active, ending != nil { state = .terminating }
             return AgreementStatus(agreement: agreement, stored: record, signedBy: signers, invalidSignatures: invalid[record.hash] ?? [:],
                                    missing: missing, state: state,
-                                   supersededBy: replacement?.1.hash, terminations: terminations)
+                                   supersededBy: replacement?.1.hash, terminations: terminations, terminationEffective: ending?.1)
         }
     }
 
@@ -271,7 +284,7 @@ public struct AgreementService: Sendable {
     /// active, pending or not yet valid (e.g. a second agreement covering the same shipments).
     public func overlaps(with agreement: Agreement, at now: Date = Date()) throws -> [Finding] {
         let others = try statuses(at: now)
-            .filter { $0.stored.hash != agreement.hash && [.active, .pendingSignatures, .notYetValid].contains($0.state) }
+            .filter { $0.stored.hash != agreement.hash && [.active, .terminating, .pendingSignatures, .notYetValid].contains($0.state) }
             .map(\.agreement)
         return Lint.overlaps([agreement] + others).filter { $0.path.hasPrefix("agreements[0].") }
     }
@@ -301,7 +314,7 @@ public struct AgreementService: Sendable {
         if let agreementName {
             candidates = [try status(named: agreementName, at: now)]
         } else {
-            candidates = try statuses(at: now).filter { $0.state == .active && $0.agreement.partyIDs.contains(recipient) && $0.agreement.partyIDs.contains(origin) }
+            candidates = try statuses(at: now).filter { $0.isActive && $0.agreement.partyIDs.contains(recipient) && $0.agreement.partyIDs.contains(origin) }
             guard !candidates.isEmpty else {
                 throw NodeError(code: "agreement.none-active", reason: "no active agreement between \(origin.code) and \(recipient.code)")
             }
@@ -328,21 +341,74 @@ public struct AgreementService: Sendable {
 
     // MARK: - Terminate
 
-    /// Signs and stores this Party's termination of a stored agreement, effective now.
-    public func terminate(name: String, reason: String, now: Date = Date()) throws -> StoredAgreementTermination {
+    /// Signs and stores this Party's termination of a stored agreement. It takes effect after
+    /// the agreement's `termination.noticeDays` (from `now`), or at `effective` when that is
+    /// later; an earlier `effective` is refused. Until then the agreement is `terminating`.
+    public func terminate(name: String, reason: String, effective requested: Date? = nil, now: Date = Date()) throws -> StoredAgreementTermination {
         let status = try status(named: name, at: now)
         guard status.agreement.partyIDs.contains(party) else {
             throw NodeError(code: "agreement.not-a-party", reason: "\(party.urn) is not a party to agreement \(status.agreement.id)")
         }
-        let effective = Self.iso(now)
+        let notice = status.agreement.termination.noticeDays
+        let earliest = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down) + Double(notice) * 86_400)
+        if let requested, requested < earliest {
+            throw NodeError(code: "agreement.termination.notice",
+                            reason: "agreement \(status.agreement.id) requires \(notice) days' notice: effective no earlier than \(Self.iso(earliest)), not \(Self.iso(requested))")
+        }
+        let effective = Self.iso(max(earliest, requested ?? earliest))
         let record: JSONValue = .object(["agreement": .string(status.stored.hash), "party": .string(party.urn),
                                          "effective": .string(effective), "reason": .string(reason)])
         let folder = try certificates(at: now)
         let cms = try CMS.sign(JSONWriter.serialize(record), signer: folder.signingCertificate, key: folder.signingKey, detached: false)
         let termination = StoredAgreementTermination(agreementHash: status.stored.hash, party: party.urn, effective: effective,
-                                                     reason: reason, signingTime: effective, cms: cms)
+                                                     reason: reason, signingTime: Self.iso(now), cms: cms)
         try store.terminate(termination, actor: actor, now: now)
         return termination
+    }
+
+    /// Verifies another Party's termination record (attached CMS made by `terminate`) against
+    /// the node's trust store (chain and CRL at its signing time), checks that it names a
+    /// stored agreement, that the signer is a party to it and is the Party the record names,
+    /// and that the notice period is respected; then stores it (idempotent: `added` is false
+    /// when this exact record is already held) with an audit record. Any failure stores nothing.
+    public func importTermination(_ bytes: [UInt8], now: Date = Date()) throws -> (termination: StoredAgreementTermination, added: Bool) {
+        let verified: VerifiedSignedData
+        do {
+            verified = try CMS.verify(bytes, trust: try trustStore(), now: now)
+        } catch let error as NodeError {
+            throw error
+        } catch {
+            let text = (error as? any CodedError)?.description ?? String(describing: error)
+            throw NodeError(code: "agreement.termination.invalid", reason: "the termination record does not verify: \(text)")
+        }
+        let malformed = NodeError(code: "agreement.termination.malformed",
+                                  reason: "the termination record is not {\"agreement\",\"party\",\"effective\",\"reason\"} with string values")
+        guard let object = (try? JSONParser.parse(verified.content))?.objectValue,
+              object.keys.count == 4, Set(object.keys) == ["agreement", "party", "effective", "reason"],
+              let hash = object["agreement"]?.stringValue, let named = object["party"]?.stringValue,
+              let effective = object["effective"]?.stringValue, let reason = object["reason"]?.stringValue,
+              let effectiveTime = Timestamp.parse(effective) else { throw malformed }
+        guard let stored = try store.agreement(hash: hash.lowercased()) else {
+            throw NodeError(code: "agreement.unknown", reason: "the termination names agreement \(hash), which is not stored here")
+        }
+        let agreement = try Agreement.parse(stored.body)
+        guard let signer = try? PartyID(urn: verified.signerURN), agreement.partyIDs.contains(signer) else {
+            throw NodeError(code: "agreement.termination.non-party",
+                            reason: "the termination is signed by \(verified.signerURN), not a party to agreement \(agreement.id)")
+        }
+        guard named == signer.urn else {
+            throw NodeError(code: "agreement.termination.signer", reason: "the termination names \(named) but is signed by \(signer.urn)")
+        }
+        let notice = agreement.termination.noticeDays
+        let earliest = verified.signingTime.timeIntervalSince1970.rounded(.down) + Double(notice) * 86_400 - CMS.allowedClockSkew
+        guard Double(effectiveTime.seconds) >= earliest else {
+            throw NodeError(code: "agreement.termination.notice",
+                            reason: "the termination signed \(Self.iso(verified.signingTime)) is effective \(effective), before the \(notice) days' notice of agreement \(agreement.id)")
+        }
+        let termination = StoredAgreementTermination(agreementHash: stored.hash, party: signer.urn, effective: effectiveTime.canonicalUTC,
+                                                     reason: reason, signingTime: Self.iso(verified.signingTime), cms: bytes)
+        let added = try store.importTermination(termination, actor: actor, now: now)
+        return (termination, added)
     }
 
     // MARK: - Dry run
@@ -352,7 +418,7 @@ public struct AgreementService: Sendable {
     public func dryRun(_ bytes: [UInt8], at now: Date = Date(), limit: Int = 100_000) throws -> (draft: Agreement, entries: [DryRunEntry]) {
         let draft = try Agreement.parse(bytes)
         let instant = Self.timestamp(now)
-        let active = try statuses(at: now).filter { $0.state == .active }
+        let active = try statuses(at: now).filter(\.isActive)
         var query = EventQuery()
         query.limit = limit
         let events = try node.store.events(matching: query).filter { $0.origin == party.urn }

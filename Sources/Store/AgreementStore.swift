@@ -159,6 +159,32 @@ public struct AgreementStore: Sendable {
         }
     }
 
+    /// Stores another Party's verified termination with an audit record
+    /// (`agreement.import-termination`). Returns false, changing nothing, when the same record is
+    /// already held; a different record by the same Party is refused.
+    public func importTermination(_ termination: StoredAgreementTermination, actor: String, now: Date = Date()) throws -> Bool {
+        try database.write { db in
+            let exists = try db.cached("SELECT 1 FROM agreements WHERE hash = ?").bind([.text(termination.agreementHash)])
+            let known = try exists.step()
+            exists.reset()
+            guard known else { throw StoreError(code: "store.agreement.unknown", reason: "no stored agreement has hash \(termination.agreementHash)") }
+            let held = try db.prepare("SELECT effective, cms FROM agreement_terminations WHERE agreement_hash = ? AND party = ?")
+                .bind([.text(termination.agreementHash), .text(termination.party)]).rows { row in (row.text(0) ?? "", row.blob(1)) }
+            if let (effective, cms) = held.first {
+                if cms == termination.cms { return false }
+                throw StoreError(code: "store.agreement.terminated",
+                                 reason: "\(termination.party) has already terminated agreement \(termination.agreementHash) with another record (effective \(effective))")
+            }
+            try db.cached("INSERT INTO agreement_terminations(agreement_hash, party, effective, reason, signing_time, cms) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind([.text(termination.agreementHash), .text(termination.party), .text(termination.effective), .text(termination.reason),
+                       .text(termination.signingTime), .blob(termination.cms)]).run()
+            let detail: JSONValue = .object(["agreement": .string(termination.agreementHash), "party": .string(termination.party),
+                                             "effective": .string(termination.effective), "signingTime": .string(termination.signingTime)])
+            try AuditLog.append(db, actor: actor, action: "agreement.import-termination", detail: JSONWriter.string(detail), at: now)
+            return true
+        }
+    }
+
     /// Appends an audit record (e.g. for signing, which stores nothing).
     public func audit(actor: String, action: String, detail: JSONObject, now: Date = Date()) throws {
         try database.write { db in

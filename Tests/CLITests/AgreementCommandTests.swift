@@ -3,6 +3,7 @@ import Testing
 import Model
 import Crypto
 import Policy
+import Node
 @testable import CLI
 
 /// `fedtrace agreement …` end to end: a PKI from the Certs/ scripts, nodes KZ and UA, a small
@@ -104,6 +105,7 @@ import Policy
             .replacingOccurrences(of: #""version": 1"#, with: #""version": 2"#)
             .replacingOccurrences(of: #""supersedes": null"#, with: #""supersedes": "\#(hash)""#)
             .replacingOccurrences(of: #""fields": ["h", "j"]"#, with: #""fields": ["e", "h", "j"]"#)
+            .replacingOccurrences(of: #""noticeDays": 90"#, with: #""noticeDays": 0"#)
         let amendment = try cli.write("kz-ua-v2.json", text)
         #expect(cli.run("agreement", "lint", amendment).status == 0)
         // Dry run of the amendment against the active v1: the same events, newly exposed (e).
@@ -119,8 +121,8 @@ import Policy
         #expect(try status(cli, f.kz, v2) == "active")
         #expect(try status(cli, f.kz, hash) == "superseded by \(v2)")
 
-        // Terminate v2: terminated, audited.
-        let end = cli.run("agreement", "terminate", "--data", f.kz, v2, "--reason", "test over", "--json")
+        // Terminate v2 (notice 0 days): terminated at once, audited.
+        let end = cli.run("agreement", "terminate", "--data", f.kz, v2, "--reason", "test over", "--out", cli.path("v2.KZ.termination.cms"), "--json")
         #expect(end.status == 0 && end.out.contains(#""party":"urn:fctc:party:KZ""#), "\(end.err)")
         #expect(try status(cli, f.kz, v2) == "terminated")
         #expect(cli.run("audit", "list", "--data", f.kz).out.contains("agreement.terminate"))
@@ -202,6 +204,134 @@ import Policy
         #expect(cli.run("agreement", "sign", unknown, "--data", f.kz).status == 1)
         #expect(cli.run("agreement", "import", unknown, "--sig", kzSig, "--data", f.kz).status == 1)
         #expect(try list(cli, f.kz).isEmpty)
+    }
+}
+
+extension AgreementCommandTests {
+    /// An agreement with `noticeDays`, signed by KZ and UA and imported at `nodes`.
+    func agreement(_ f: Federation, id: String, noticeDays: Int, at nodes: [String]) throws -> String {
+        let text = try String(contentsOfFile: f.draft, encoding: .utf8)
+            .replacingOccurrences(of: #""noticeDays": 90"#, with: #""noticeDays": \#(noticeDays)"#)
+            .replacingOccurrences(of: #""id": "kz-ua-"#, with: #""id": "\#(id)-"#)
+        let file = try f.cli.write("\(id).json", text)
+        let (hash, kzSig) = signed(file, f.cli, signingAt: f.kz)
+        let (_, uaSig) = signed(file, f.cli, signingAt: f.ua)
+        for node in nodes {
+            let run = f.cli.run("agreement", "import", file, "--sig", kzSig, "--sig", uaSig, "--data", node)
+            #expect(run.status == 0, "\(run.err)")
+        }
+        return hash
+    }
+
+    @Test func terminationTakesEffectAfterTheNoticePeriod() throws {
+        let f = try federation(events: false)
+        let cli = f.cli
+        // Notice 0: terminated at once, no longer active.
+        let now = try agreement(f, id: "notice-0", noticeDays: 0, at: [f.kz])
+        #expect(cli.run("agreement", "terminate", "--data", f.kz, now, "--out", cli.path("n0.cms")).status == 0)
+        #expect(try status(cli, f.kz, now) == "terminated")
+
+        // Notice 30 days: an earlier --effective is refused (nothing stored); without it, effective = signing + 30 days.
+        let hash = try agreement(f, id: "notice-30", noticeDays: 30, at: [f.kz])
+        let early = cli.run("agreement", "terminate", "--data", f.kz, hash, "--effective", "2026-01-02")
+        #expect(early.status == 1 && early.err.contains("requires 30 days' notice"), "\(early.err)")
+        #expect(try status(cli, f.kz, hash) == "active")
+        let before = Date()
+        let end = cli.run("agreement", "terminate", "--data", f.kz, hash, "--reason", "notice given", "--out", cli.path("kz.cms"), "--json")
+        #expect(end.status == 0, "\(end.err)")
+        let record = try #require(JSONParser.parse(Array(end.out.utf8)).objectValue)
+        let effective = try #require(record["effective"]?.stringValue.flatMap { Timestamp.parse($0) })
+        let expected = Int64(before.timeIntervalSince1970) + 30 * 86_400
+        #expect(effective.seconds >= expected && effective.seconds <= expected + 5, "\(effective.canonicalUTC)")
+        #expect(try status(cli, f.kz, hash) == "terminating (effective \(effective.canonicalUTC))")
+        #expect(cli.run("agreement", "show", "--data", f.kz, hash).out.contains("status: terminating (effective"))
+        #expect(FileManager.default.fileExists(atPath: cli.path("kz.cms")))
+
+        // Status at given instants: active for evaluation until `effective`, terminated from then on.
+        let service = AgreementService(node: try NodeDirectory(path: f.kz).open())
+        let at = { (seconds: Int64) in try service.status(named: hash, at: Date(timeIntervalSince1970: Double(seconds))) }
+        #expect(try at(effective.seconds - 1).state == .terminating)
+        #expect(try at(effective.seconds - 1).isActive)
+        #expect(try at(effective.seconds).state == .terminated)
+        #expect(try !at(effective.seconds + 86_400).isActive)
+
+        // A later --effective is kept (UA, its own node, on the notice-0 agreement).
+        let laterHash = try agreement(f, id: "later", noticeDays: 0, at: [f.ua])
+        let later = cli.run("agreement", "terminate", "--data", f.ua, laterHash, "--effective", "2099-01-01",
+                            "--out", cli.path("later.cms"))
+        #expect(later.status == 0 && later.out.contains("terminating (effective 2099-01-01T00:00:00.000Z)"), "\(later.out) \(later.err)")
+    }
+
+    @Test func anotherPartysTerminationIsVerifiedAndImported() throws {
+        let f = try federation(events: false)
+        let cli = f.cli
+        let hash = try agreement(f, id: "notice-30", noticeDays: 30, at: [f.kz])
+        // KZ terminates with 30 days' notice and writes the signed record.
+        let end = cli.run("agreement", "terminate", "--data", f.kz, hash, "--reason", "notice given", "--out", cli.path("kz.cms"))
+        #expect(end.status == 0, "\(end.err)")
+        let kzStatus = try #require(try status(cli, f.kz, hash))
+        #expect(kzStatus.hasPrefix("terminating (effective "), "\(kzStatus)")
+
+        // UA does not hold the agreement yet: unknown agreement hash, nothing stored.
+        let unknown = cli.run("agreement", "import-termination", cli.path("kz.cms"), "--data", f.ua)
+        #expect(unknown.status == 1 && unknown.err.contains("not stored here"), "\(unknown.err)")
+        #expect(unknown.err.split(separator: "\n").count == 1)
+
+        // Once UA holds it: imported, the same effective date, audited; importing again changes nothing.
+        #expect(cli.run("agreement", "import", cli.path("notice-30.json"), "--sig", cli.path("notice-30.json.KZ.sig"),
+                        "--sig", cli.path("notice-30.json.UA.sig"), "--data", f.ua).status == 0)
+        #expect(try status(cli, f.ua, hash) == "active")
+        let imported = cli.run("agreement", "import-termination", cli.path("kz.cms"), "--data", f.ua)
+        #expect(imported.status == 0 && imported.out.hasPrefix("imported termination") && imported.out.contains("by urn:fctc:party:KZ"),
+                "\(imported.out) \(imported.err)")
+        #expect(try status(cli, f.ua, hash) == kzStatus)
+        #expect(cli.run("audit", "list", "--data", f.ua).out.contains("agreement.import-termination"))
+        let again = cli.run("agreement", "import-termination", cli.path("kz.cms"), "--data", f.ua, "--json")
+        #expect(again.status == 0 && again.out.contains(#""new":false"#), "\(again.out) \(again.err)")
+        // KZ importing its own record: already held.
+        #expect(cli.run("agreement", "import-termination", cli.path("kz.cms"), "--data", f.kz).out.hasPrefix("already held"))
+
+        // Refusals at a fresh UA node holding the agreement: nothing stored.
+        try FileManager.default.removeItem(atPath: f.ua)
+        #expect(cli.run("init", "--party", "UA", "--data", f.ua, "--certs", cli.path("UA")).status == 0)
+        #expect(cli.run("agreement", "import", cli.path("notice-30.json"), "--sig", cli.path("notice-30.json.KZ.sig"),
+                        "--sig", cli.path("notice-30.json.UA.sig"), "--data", f.ua).status == 0)
+
+        // A record signed by RU (valid certificate, not a party).
+        let ruKey = try PrivateKey(contentsOf: cli.path("RU") + "/signing.key")
+        let ruCert = try Certificate(contentsOf: cli.path("RU") + "/signing.pem")
+        let effective = String(kzStatus.dropFirst("terminating (effective ".count).dropLast())
+        let ruRecord: JSONValue = .object(["agreement": .string(hash), "party": "urn:fctc:party:RU",
+                                           "effective": .string(effective), "reason": "not ours"])
+        let ru = try cli.write("ru.cms", try CMS.sign(JSONWriter.serialize(ruRecord), signer: ruCert, key: ruKey, detached: false))
+        let foreign = cli.run("agreement", "import-termination", ru, "--data", f.ua)
+        #expect(foreign.status == 1 && foreign.err.contains("urn:fctc:party:RU, not a party"), "\(foreign.err)")
+        #expect(foreign.err.split(separator: "\n").count == 1)
+
+        // KZ's record with one byte changed (the effective year): the signature no longer verifies.
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: cli.path("kz.cms"))))
+        let marker = Array(#""effective":"2"#.utf8)
+        let at = try #require((0...(bytes.count - marker.count)).first { Array(bytes[$0..<$0 + marker.count]) == marker })
+        bytes[at + marker.count + 2] ^= 0x01
+        let tampered = try cli.write("tampered.cms", bytes)
+        let refused = cli.run("agreement", "import-termination", tampered, "--data", f.ua)
+        #expect(refused.status == 1 && refused.err.contains("does not verify"), "\(refused.err)")
+        #expect(refused.err.split(separator: "\n").count == 1)
+
+        // Signed by KZ but naming UA, or ignoring the 30 days' notice: refused.
+        let kzKey = try PrivateKey(contentsOf: cli.path("KZ") + "/signing.key")
+        let kzCert = try Certificate(contentsOf: cli.path("KZ") + "/signing.pem")
+        func kzRecord(_ name: String, party: String, effective: String) throws -> String {
+            let record: JSONValue = .object(["agreement": .string(hash), "party": .string(party), "effective": .string(effective), "reason": ""])
+            return try cli.write(name, try CMS.sign(JSONWriter.serialize(record), signer: kzCert, key: kzKey, detached: false))
+        }
+        let impostor = cli.run("agreement", "import-termination", try kzRecord("as-ua.cms", party: "urn:fctc:party:UA", effective: effective), "--data", f.ua)
+        #expect(impostor.status == 1 && impostor.err.contains("names urn:fctc:party:UA but is signed by urn:fctc:party:KZ"), "\(impostor.err)")
+        let hasty = cli.run("agreement", "import-termination", try kzRecord("hasty.cms", party: "urn:fctc:party:KZ", effective: "2026-01-01T00:00:00Z"), "--data", f.ua)
+        #expect(hasty.status == 1 && hasty.err.contains("before the 30 days' notice"), "\(hasty.err)")
+
+        #expect(try status(cli, f.ua, hash) == "active")
+        #expect(!cli.run("audit", "list", "--data", f.ua).out.contains("agreement.import-termination"))
     }
 }
 

@@ -4,9 +4,9 @@ import Node
 import Policy
 import Store
 
-/// `fedtrace agreement draft|lint|sign|import|list|show|explain|terminate|dry-run` (DESIGN §6, §13).
+/// `fedtrace agreement draft|lint|sign|import|list|show|explain|terminate|import-termination|dry-run` (DESIGN §6, §13).
 enum AgreementCommands {
-    static let all: [Command] = [draft, lint, sign, importCommand, list, show, explain, terminate, dryRun]
+    static let all: [Command] = [draft, lint, sign, importCommand, list, show, explain, terminate, importTermination, dryRun]
 
     static func readFile(_ path: String) throws -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -124,6 +124,7 @@ enum AgreementCommands {
             "invalidSignatures": .object(JSONObject(status.invalidSignatures.sorted { $0.key < $1.key }.map { JSONObject.Member(key: $0.key, value: .string($0.value)) })),
             "state": .string(status.state.rawValue), "status": .string(status.text),
             "supersededBy": status.supersededBy.map(JSONValue.string) ?? .null,
+            "terminationEffective": status.terminationEffective.map(JSONValue.string) ?? .null,
             "notBefore": .string(status.agreement.validity.notBefore.canonicalUTC),
             "notAfter": .string(status.agreement.validity.notAfter.canonicalUTC),
             "terminations": .array(status.terminations.map { .object(["party": .string($0.party), "effective": .string($0.effective), "reason": .string($0.reason)]) }),
@@ -168,7 +169,7 @@ enum AgreementCommands {
         for flow in a.flows {
             output.line("flow \(flow.id): \(flow.action.rawValue) \(flow.from.map(\.code).joined(separator: ",")) → \(flow.to.map(\.code).joined(separator: ",")), fields \(flow.fields.map(\.rawValue).joined(separator: ","))")
         }
-        for t in status.terminations { output.line("terminated by \(t.party) effective \(t.effective): \(t.reason)") }
+        for t in status.terminations { output.line("termination by \(t.party) effective \(t.effective): \(t.reason)") }
         return 0
     }
 
@@ -220,20 +221,56 @@ enum AgreementCommands {
         return 0
     }
 
+    /// An ISO 8601 instant with its zone, or a bare date (`2027-01-31` = 00:00 UTC).
+    static func instant(_ text: String) throws -> Date {
+        let full = text.count == 10 ? text + "T00:00:00Z" : text
+        guard let time = Timestamp.parse(full) else {
+            throw UsageError(reason: "'\(text)' is not a date (YYYY-MM-DD) or an instant with a zone (2027-01-31T00:00:00Z)")
+        }
+        return Date(timeIntervalSince1970: Double(time.seconds) + Double(time.microseconds) / 1_000_000)
+    }
+
     static let terminate = Command(
-        "agreement terminate", summary: "sign and store this Party's termination of an agreement, effective now",
-        usage: "--data DIR HASH [--reason TEXT]",
-        options: [dataOption, OptionSpec("reason", value: "TEXT", help: "why (kept in the signed record)"), jsonOption]
+        "agreement terminate", summary: "sign and store this Party's termination of an agreement, effective after its notice period",
+        usage: "--data DIR HASH|ID [--reason TEXT] [--effective DATE] [--out FILE] [--json]",
+        options: [dataOption, OptionSpec("reason", value: "TEXT", help: "why (kept in the signed record)"),
+                  OptionSpec("effective", value: "DATE", help: "a later effective date than the end of the notice period"),
+                  OptionSpec("out", value: "FILE", help: "the signed record for the other Parties (default <id>.<XX>.termination.cms)"), jsonOption]
     ) { arguments, output in
         guard arguments.positionals.count == 1 else { throw UsageError(reason: "name one agreement by hash or id") }
+        let effective = try arguments.value("effective").map(instant)
         let service = AgreementService(node: try openNode(arguments))
-        let termination = try service.terminate(name: arguments.positionals[0], reason: arguments.value("reason") ?? "")
+        let termination = try service.terminate(name: arguments.positionals[0], reason: arguments.value("reason") ?? "", effective: effective)
+        let status = try service.status(named: termination.agreementHash)
+        let out = arguments.value("out") ?? "\(status.stored.id).\(service.node.configuration.party.code).termination.cms"
+        try write(termination.cms, to: out)
         if arguments.flag("json") {
             output.json(.object(["hash": .string(termination.agreementHash), "party": .string(termination.party),
-                                 "effective": .string(termination.effective), "reason": .string(termination.reason)]))
+                                 "effective": .string(termination.effective), "reason": .string(termination.reason),
+                                 "out": .string(out), "status": .string(status.text)]))
             return 0
         }
-        output.line("terminated agreement \(termination.agreementHash) as \(termination.party), effective \(termination.effective)")
+        output.line("terminated agreement \(termination.agreementHash) as \(termination.party), effective \(termination.effective); status: \(status.text); record: \(out)")
+        return 0
+    }
+
+    static let importTermination = Command(
+        "agreement import-termination", summary: "verify another Party's signed termination record and store it",
+        usage: "FILE --data DIR [--json]", options: [dataOption, jsonOption]
+    ) { arguments, output in
+        guard arguments.positionals.count == 1 else { throw UsageError(reason: "name exactly one termination record file") }
+        let bytes = try readFile(arguments.positionals[0])
+        let service = AgreementService(node: try openNode(arguments))
+        let (termination, added) = try service.importTermination(bytes)
+        let status = try service.status(named: termination.agreementHash)
+        if arguments.flag("json") {
+            output.json(.object(["hash": .string(termination.agreementHash), "party": .string(termination.party),
+                                 "effective": .string(termination.effective), "reason": .string(termination.reason),
+                                 "new": .bool(added), "status": .string(status.text)]))
+            return 0
+        }
+        output.line("\(added ? "imported" : "already held") termination of agreement \(status.stored.id) v\(status.stored.version) \(termination.agreementHash) "
+                    + "by \(termination.party), effective \(termination.effective); status: \(status.text)")
         return 0
     }
 
