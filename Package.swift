@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "Generator", dependencies: ["Core", "Model"]),
         .target(name: "Net", dependencies: ["Core", "Crypto", "COpenSSL"]),
         .target(name: "Node", dependencies: ["Core", "Store", "Net", "Model", "Crypto", "Policy"]),
-        .target(name: "Bench", dependencies: ["Node", "Store", "Generator", "Model", "Crypto"]),
+        .target(name: "Bench", dependencies: ["Node", "Net", "Store", "Generator", "Model", "Crypto"]),
         .target(name: "CLI", dependencies: ["Core", "Node", "Bench", "Generator", "Store", "Model", "Crypto", "Policy"]),
         .executableTarget(name: "fedtrace", dependencies: ["CLI"]),
 

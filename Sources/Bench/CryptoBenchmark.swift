@@ -90,7 +90,7 @@ private func bytesPerSecond(_ arguments: [String], seconds: Int) throws -> Doubl
 }
 
 @discardableResult
-private func runOpenSSL(_ arguments: [String], in directory: String? = nil) throws -> String {
+func runOpenSSL(_ arguments: [String], in directory: String? = nil) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["openssl"] + arguments

@@ -26,7 +26,7 @@ import Model
         #expect(cli.run("init", "--party", "KZZ", "--data", cli.path("n")).err.contains("ISO 3166-1"))
         let bench = cli.run("bench", "warp-speed")
         #expect(bench.status == 2)
-        #expect(bench.err.contains("available: capture, crypto"))
+        #expect(bench.err.contains("available: capture, crypto, http"))
     }
 
     @Test func initCaptureEventsTraceStatusAuditOnTheGS1Examples() throws {

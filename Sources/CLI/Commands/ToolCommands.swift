@@ -61,14 +61,15 @@ enum GenerateCommand {
 }
 
 enum BenchCommand {
-    static let scenarios = ["capture", "crypto"]
+    static let scenarios = ["capture", "crypto", "http"]
 
     static let command = Command(
         "bench", summary: "measure a scenario of DESIGN §14 against its same-run physical baseline (use a release build)",
         usage: "[SCENARIO...] [--events N] [--json] [--json-file FILE]",
         options: [
             OptionSpec("events", value: "N", help: "events for the capture scenario (default 200000)"),
-            OptionSpec("seconds", value: "S", help: "seconds per measurement for the crypto scenario (default 2)"),
+            OptionSpec("seconds", value: "S", help: "seconds per measurement for the crypto and http scenarios (default 2)"),
+            OptionSpec("clients", value: "N", help: "concurrent keep-alive clients for the http scenario (default 8)"),
             jsonOption,
             OptionSpec("json-file", value: "FILE", help: "also write the results as JSON to FILE"),
         ]
@@ -91,6 +92,12 @@ enum BenchCommand {
                 results.append(try CaptureBenchmark.run(events: events, workDirectory: work) { message in
                     if !arguments.flag("json") { output.error("capture: \(message)") }
                 })
+            case "http":
+                results += try HTTPBenchmark.run(seconds: Double(try arguments.integer("seconds", default: 2, in: 1...600)),
+                                                 clients: try arguments.integer("clients", default: 8, in: 1...1000),
+                                                 workDirectory: work.appendingPathComponent("http")) { message in
+                    if !arguments.flag("json") { output.error("http: \(message)") }
+                }
             case "crypto":
                 results += try runCryptoBenchmark(seconds: Double(try arguments.integer("seconds", default: 2, in: 1...600)))
             default:
