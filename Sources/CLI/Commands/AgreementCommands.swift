@@ -51,11 +51,12 @@ enum AgreementCommands {
     }
 
     static let lint = Command(
-        "agreement lint", summary: "check an agreement for unknown terms and mistakes; exit 1 on errors",
+        "agreement lint", summary: "check an agreement for unknown terms and mistakes (window against now); exit 1 on errors",
         usage: "FILE [--json]", options: [jsonOption]
     ) { arguments, output in
         guard arguments.positionals.count == 1 else { throw UsageError(reason: "name exactly one agreement file") }
-        let findings = Lint.check(try readFile(arguments.positionals[0]))
+        let now = Timestamp(epochMilliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
+        let findings = Lint.check(try readFile(arguments.positionals[0]), at: now)
         let errors = findings.filter { $0.severity == .error }.count
         if arguments.flag("json") {
             output.json(.object(["errors": .number(String(errors)), "warnings": .number(String(findings.count - errors)),
