@@ -89,3 +89,35 @@ extension AgreementCommandTests {
         #expect(cli.run("agreement", "decisions", "--data", f.kz, "--direction", "sideways").status == 2)
     }
 }
+
+/// `fedtrace agreement lint` judges the window against now.
+@Suite struct LintCommandTests {
+    @Test func lintReportsAnExpiredWindowAndSensitiveElements() throws {
+        let cli = try CLIHarness()
+        let file = cli.path("old.json")
+        let text = DecisionTableFixture.agreement(notBefore: "2020-01-01T00:00:00Z", notAfter: "2020-12-31T23:59:59Z", fields: #"["e", "h", "i", "j"]"#)
+        #expect(FileManager.default.createFile(atPath: file, contents: Data(text.utf8)))
+        let run = cli.run("agreement", "lint", file)
+        #expect(run.status == 1, "\(run.out)")
+        #expect(run.out.contains("error: lint.expired at validity.notAfter"), "\(run.out)")
+        #expect(run.out.contains("warning: lint.sensitive-element at flows[0].fields") && run.out.contains("element (i)"), "\(run.out)")
+        let future = cli.path("future.json")
+        #expect(FileManager.default.createFile(atPath: future, contents: Data(DecisionTableFixture.agreement(notBefore: "2099-01-01T00:00:00Z", notAfter: "2099-12-31T23:59:59Z", fields: #"["h", "j"]"#).utf8)))
+        let later = cli.run("agreement", "lint", future)
+        #expect(later.status == 0 && later.out.contains("warning: lint.not-yet-valid at validity.notBefore") && later.out.contains("0 errors, 1 warning"), "\(later.out)")
+    }
+}
+
+enum DecisionTableFixture {
+    static func agreement(notBefore: String, notAfter: String, fields: String) -> String {
+        #"""
+        {"id": "old", "version": 1, "supersedes": null, "profile": "fctc-tt-1",
+         "parties": [{"party": "urn:fctc:party:KZ", "competentAuthority": "A"}, {"party": "urn:fctc:party:UA", "competentAuthority": "B"}],
+         "validity": {"notBefore": "\#(notBefore)", "notAfter": "\#(notAfter)"}, "purposes": ["illicit-trade-detection"], "legalBasis": "Art. 8",
+         "flows": [{"id": "kz-to-ua", "from": ["urn:fctc:party:KZ"], "to": ["urn:fctc:party:UA"], "action": "replicate",
+                    "rowFilter": {"eventTypes": ["ObjectEvent"]}, "fields": \#(fields), "duties": {"retentionDays": 30, "receipts": true}}],
+         "onwardTransfer": {"allowed": false}, "relay": {"viaHub": null}, "enquiry": {"mode": "manual", "answerWithinHours": 72},
+         "termination": {"noticeDays": 90, "receivedData": "delete"}, "signatures": []}
+        """#
+    }
+}
