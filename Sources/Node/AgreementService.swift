@@ -304,6 +304,7 @@ public struct AgreementService: Sendable {
 
     /// Would the stored event `hashID` go to `recipient` under the named agreement (or the
     /// first active agreement with that Party that permits it), and what would it see?
+    /// A what-if: nothing is recorded (`decideOutbound` records).
     public func explain(eventHashID: String, recipient: PartyID, agreementName: String?, at now: Date = Date()) throws -> Explanation {
         guard let event = try node.store.events(hashID: eventHashID).first else {
             throw NodeError(code: "agreement.event.unknown", reason: "no stored event has hash ID \(eventHashID)")
@@ -337,6 +338,84 @@ public struct AgreementService: Sendable {
             throw NodeError(code: "agreement.event.malformed", reason: "stored event \(event.hashID) is not a JSON object")
         }
         return object
+    }
+
+    // MARK: - Decide (recorded)
+
+    /// Decides whether the stored `event` goes to `recipient` now, and records the decision
+    /// (the sync layer's outbound check). Only agreements that are active (or terminating) can
+    /// permit; the first that permits wins. When none does, the deny is recorded against the
+    /// first active agreement naming both Parties, else the latest stored one naming both
+    /// (with its state), else against "" (no agreement).
+    @discardableResult
+    public func decideOutbound(event: StoredEvent, to recipient: PartyID, at now: Date = Date()) throws -> (decision: Decision?, record: DecisionRecord) {
+        let object = try Self.eventObject(event)
+        let origin = (try? PartyID(urn: event.origin)) ?? party
+        let instant = Self.timestamp(now)
+        let naming = try statuses(at: now).filter { $0.agreement.partyIDs.contains(recipient) && $0.agreement.partyIDs.contains(origin) }
+        var denied: (AgreementStatus, Decision)?
+        for candidate in naming where candidate.isActive {
+            let decision = Evaluation.outbound(event: object, recipient: recipient, origin: origin, agreement: candidate.agreement,
+                                               signedBy: candidate.signedBy, at: instant)
+            if decision.permitted {
+                let reasons = [decision.reason] + decision.removedFields.map { "removed \($0.path): \($0.rule)" }
+                return (decision, try record(.outbound, .permit, agreement: candidate.stored.hash, flow: decision.flowID, counterpart: recipient,
+                                              event: event.hashID, reasons: reasons, at: now))
+            }
+            if denied == nil { denied = (candidate, decision) }
+        }
+        if let (candidate, decision) = denied {
+            let failing = decision.conditions.filter { !$0.passed }.map(Evaluation.describe)
+            return (decision, try record(.outbound, .deny, agreement: candidate.stored.hash, flow: nil, counterpart: recipient,
+                                          event: event.hashID, reasons: [decision.reason] + failing, at: now))
+        }
+        if let latest = naming.max(by: { ($0.stored.id, $0.stored.version) < ($1.stored.id, $1.stored.version) }) {
+            return (nil, try record(.outbound, .deny, agreement: latest.stored.hash, flow: nil, counterpart: recipient, event: event.hashID,
+                                     reasons: ["denied: agreement \(latest.agreement.id) v\(latest.agreement.version) is \(latest.text), not active"], at: now))
+        }
+        return (nil, try record(.outbound, .deny, agreement: "", flow: nil, counterpart: recipient, event: event.hashID,
+                                 reasons: ["denied: no stored agreement between \(origin.code) and \(recipient.code)"], at: now))
+    }
+
+    /// The receiver's re-check of a delta from `sender` on `flowID` of the stored agreement
+    /// `agreementHash`, recorded (accept, or reject with the violation). An agreement that is
+    /// not stored or not active (terminated, superseded, expired, …) rejects the whole delta.
+    @discardableResult
+    public func decideInbound(events: [EPCISEvent], from sender: PartyID, agreementHash: String, flowID: String,
+                              at now: Date = Date()) throws -> (decision: InboundDecision, record: DecisionRecord) {
+        let hash = agreementHash.lowercased()
+        func reject(_ violation: Violation) throws -> (decision: InboundDecision, record: DecisionRecord) {
+            let where_ = violation.eventIndex.map { "event \($0)" + (violation.path.isEmpty ? "" : " at \(violation.path)") } ?? violation.path
+            let rule = "rejected: \(violation.rule)"
+            return (InboundDecision(violation: violation),
+                    try record(.inbound, .reject, agreement: hash, flow: flowID, counterpart: sender,
+                               event: violation.eventIndex.flatMap { events.indices.contains($0) ? events[$0].hashID : nil },
+                               reasons: where_.isEmpty ? [rule] : [rule, where_], at: now))
+        }
+        guard let status = try statuses(at: now).first(where: { $0.stored.hash == hash }) else {
+            return try reject(Violation(eventIndex: nil, path: "agreement", rule: "agreement \(agreementHash) is not stored here"))
+        }
+        guard status.isActive else {
+            return try reject(Violation(eventIndex: nil, path: "agreement", rule: "agreement \(status.agreement.id) v\(status.agreement.version) is \(status.text), not active"))
+        }
+        let decision = Evaluation.inbound(events: events, sender: sender, recipient: party, agreement: status.agreement, flowID: flowID,
+                                          signedBy: status.signedBy, at: Self.timestamp(now))
+        if let violation = decision.violation { return try reject(violation) }
+        return (decision, try record(.inbound, .accept, agreement: hash, flow: flowID, counterpart: sender, event: nil,
+                                      reasons: ["accepted: \(events.count) event\(events.count == 1 ? "" : "s") within flow \(flowID)"], at: now))
+    }
+
+    /// The recorded decisions matching `query`, newest first.
+    public func decisions(_ query: DecisionQuery) throws -> [DecisionRecord] {
+        try DecisionLog(node.store).decisions(matching: query)
+    }
+
+    func record(_ direction: DecisionRecord.Direction, _ outcome: DecisionRecord.Outcome, agreement: String, flow: String?, counterpart: PartyID,
+                event: String?, reasons: [String], at now: Date) throws -> DecisionRecord {
+        let text = JSONWriter.string(.array(reasons.map(JSONValue.string)))
+        let record = DecisionRecord(direction: direction, at: "", agreementHash: agreement, flowID: flow, counterpart: counterpart.urn,
+                                    eventHashID: event, outcome: outcome, reasons: text)
+        return try DecisionLog(node.store).record([record], now: now)[0]
     }
 
     // MARK: - Terminate

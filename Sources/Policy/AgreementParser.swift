@@ -128,7 +128,7 @@ struct Reader {
     mutating func party(_ value: JSONValue?, _ path: String) -> PartyID? {
         guard let text = string(value, path) else { return nil }
         guard text.hasPrefix("urn:fctc:party:"), let id = try? PartyID(urn: text) else {
-            issue("agreement.party", path, "'\(text)' is not a Party (only urn:fctc:party:XX; the industry is never a Party, Art. 8.12)")
+            issue("agreement.party", path, "'\(text)' is not a Party: only a Party to the Protocol (urn:fctc:party:XX) may be one, and the tobacco industry never is (Art. 8.12)")
             return nil
         }
         return id

@@ -33,12 +33,20 @@ public struct Violation: Sendable, Equatable {
     public let eventIndex: Int?
     public let path: String
     public let rule: String
+
+    public init(eventIndex: Int?, path: String, rule: String) {
+        self.eventIndex = eventIndex
+        self.path = path
+        self.rule = rule
+    }
 }
 
 /// The receiver's re-check of a delta: accept all of it, or reject it with the first violation.
 public struct InboundDecision: Sendable, Equatable {
     public let violation: Violation?
     public var accepted: Bool { violation == nil }
+
+    public init(violation: Violation?) { self.violation = violation }
 }
 
 /// What the providing Party does with an enquiry (Art. 8.9).
@@ -215,7 +223,8 @@ public enum Evaluation {
 
     // MARK: - Conditions
 
-    static func describe(_ c: Condition) -> String {
+    /// One line: `flow f: name: actual, expected …`.
+    public static func describe(_ c: Condition) -> String {
         "\(c.flowID.map { "flow \($0): " } ?? "")\(c.name): \(c.actual), expected \(c.expected)"
     }
 

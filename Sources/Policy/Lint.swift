@@ -15,15 +15,22 @@ public struct Finding: Sendable, Equatable {
 /// signatories meant. Findings are listed, never thrown: lint keeps going.
 public enum Lint {
     /// Every parser issue (unknown terms included) as an error finding, then the semantic checks.
-    public static func check(_ bytes: [UInt8]) -> [Finding] {
+    /// With `at`, also the window against that instant (expired: error; not yet valid: warning).
+    public static func check(_ bytes: [UInt8], at: Timestamp? = nil) -> [Finding] {
         let result = AgreementParser.read(bytes)
         var findings = result.issues.map { Finding(severity: .error, code: $0.code, path: $0.path, message: $0.reason) }
-        if let agreement = result.agreement { findings += check(agreement) }
+        if let agreement = result.agreement { findings += check(agreement, at: at) }
         return findings
     }
 
-    /// Semantic checks of a parsed agreement.
-    public static func check(_ agreement: Agreement) -> [Finding] {
+    /// Article 8.4.1 elements whose sharing deserves a second look, and why.
+    public static let sensitiveElements: [Agreement.Element: String] = [
+        .e: "element (e) carries payment records and the first customer's invoice, order and payment (bizTransactionList, tt:firstCustomer): commercial data of a named company",
+        .i: "element (i) carries the identity of subsequent purchasers (tt:subsequentPurchaser): personal data when the purchaser is a natural person",
+    ]
+
+    /// Semantic checks of a parsed agreement; with `at`, also whether its window has ended or not begun.
+    public static func check(_ agreement: Agreement, at: Timestamp? = nil) -> [Finding] {
         var out: [Finding] = []
         func add(_ severity: Finding.Severity, _ code: String, _ path: String, _ message: String) {
             out.append(Finding(severity: severity, code: code, path: path, message: "\(path): \(message)"))
@@ -32,6 +39,13 @@ public enum Lint {
         if Set(parties).count != parties.count { add(.error, "lint.duplicate-party", "parties", "a Party is listed twice") }
         if !(agreement.validity.notBefore < agreement.validity.notAfter) {
             add(.error, "lint.inverted-window", "validity", "notBefore \(agreement.validity.notBefore.canonicalUTC) is not before notAfter \(agreement.validity.notAfter.canonicalUTC): never active")
+        }
+        if let at, agreement.validity.notBefore < agreement.validity.notAfter {
+            if agreement.validity.notAfter < at {
+                add(.error, "lint.expired", "validity.notAfter", "the window ended at \(agreement.validity.notAfter.canonicalUTC), before \(at.canonicalUTC): the agreement can never be active again")
+            } else if at < agreement.validity.notBefore {
+                add(.warning, "lint.not-yet-valid", "validity.notBefore", "the window begins at \(agreement.validity.notBefore.canonicalUTC), after \(at.canonicalUTC): nothing is shared until then")
+            }
         }
         if agreement.version == 1 && agreement.supersedes != nil { add(.error, "lint.supersedes", "supersedes", "a first version supersedes nothing: must be null") }
         if agreement.version > 1 && agreement.supersedes == nil { add(.error, "lint.supersedes", "supersedes", "version \(agreement.version) must name the hash of the version it replaces") }
@@ -67,6 +81,10 @@ public enum Lint {
             }
             if let from = filter.eventTimeFrom, let before = filter.eventTimeBefore, !(from < before) {
                 add(.error, "lint.empty-filter", "\(path).rowFilter", "eventTimeFrom is not before eventTimeBefore: matches no event")
+            }
+            for element in flow.fields.sorted() {
+                guard let why = sensitiveElements[element] else { continue }
+                add(.warning, "lint.sensitive-element", "\(path).fields", "flow '\(flow.id)' (\(flow.from.map(\.code).joined(separator: ","))→\(flow.to.map(\.code).joined(separator: ","))) shares \(why); keep it only if the purpose needs it")
             }
             if flow.duties.retentionDays <= 0 { add(.error, "lint.retention", "\(path).duties.retentionDays", "must be 1 or more days") }
             // The receiver re-checks the row filter on the redacted event, so what it reads must travel.

@@ -71,5 +71,6 @@ public enum Schema {
             BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
         """),
         Migration("0002-agreements", AgreementStore.schemaSQL),
+        Migration("0003-decisions", DecisionLog.schemaSQL),
     ])
 }

@@ -3,10 +3,51 @@ import Model
 @testable import Policy
 
 @Suite struct LintTests {
-    func codes(_ text: String) -> [String] { Lint.check(Array(text.utf8)).map { "\($0.code) \($0.path)" } }
+    /// Findings other than the (e)/(i) warnings every flow of the fixture's answerEnquiry flows raises.
+    func others(_ findings: [Finding]) -> [Finding] { findings.filter { $0.code != "lint.sensitive-element" } }
+    func codes(_ text: String) -> [String] { others(Lint.check(Array(text.utf8))).map { "\($0.code) \($0.path)" } }
 
-    @Test func theExampleIsClean() throws {
-        #expect(Lint.check(Array(Fixtures.bilateral.utf8)) == [])
+    @Test func theExampleHasOnlySensitiveElementWarnings() throws {
+        let findings = Lint.check(Array(Fixtures.bilateral.utf8))
+        // The two answerEnquiry flows share (e) and (i); the replicate flow shares neither.
+        #expect(findings.map { "\($0.severity) \($0.code) \($0.path)" } == [
+            "warning lint.sensitive-element flows[1].fields", "warning lint.sensitive-element flows[1].fields",
+            "warning lint.sensitive-element flows[2].fields", "warning lint.sensitive-element flows[2].fields",
+        ])
+        #expect(findings[0].message.contains("element (e)") && findings[0].message.contains("payment"))
+        #expect(findings[0].message.contains("'ua-answers-kz' (UA→KZ)"))
+        #expect(findings[1].message.contains("element (i)") && findings[1].message.contains("personal data"))
+        // Without (e) and (i): nothing sensitive (but TransactionEvents would lack bizTransactionList).
+        let plain = Fixtures.bilateral.replacingOccurrences(of: #""fields": ["a", "b", "e", "f", "g", "h", "i", "j"]"#, with: #""fields": ["a", "b", "f", "g", "h", "j"]"#)
+        #expect(Lint.check(Array(plain.utf8)).map(\.code) == ["lint.transaction-without-e", "lint.transaction-without-e"])
+    }
+
+    @Test func windowAgainstAnInstant() {
+        let bytes = Array(Fixtures.bilateral.utf8)
+        let sensitive = Lint.check(bytes).count
+        // Inside the window (both ends inclusive): nothing more.
+        #expect(Lint.check(bytes, at: Fixtures.time("2026-06-01T00:00:00Z")).count == sensitive)
+        #expect(Lint.check(bytes, at: Fixtures.time("2027-12-31T23:59:59Z")).count == sensitive)
+        let expired = Lint.check(bytes, at: Fixtures.time("2028-01-01T00:00:00Z")).filter { !$0.code.hasPrefix("lint.sensitive") }
+        #expect(expired.map { "\($0.severity) \($0.code) \($0.path)" } == ["error lint.expired validity.notAfter"])
+        #expect(expired[0].message.contains("ended at 2027-12-31T23:59:59.000Z"))
+        let early = Lint.check(bytes, at: Fixtures.time("2025-12-31T23:59:59Z")).filter { !$0.code.hasPrefix("lint.sensitive") }
+        #expect(early.map { "\($0.severity) \($0.code) \($0.path)" } == ["warning lint.not-yet-valid validity.notBefore"])
+        // Without an instant, lint is timeless.
+        #expect(Lint.check(bytes).allSatisfy { $0.code == "lint.sensitive-element" })
+    }
+
+    @Test func theIndustryAsAPartyIsAFinding() {
+        for urn in ["urn:gs1:417:4870001000005", "urn:fctc:industry:steppe-gold", "https://id.gs1.org/417/4870001000005"] {
+            let text = Fixtures.bilateral.replacingFirst(#"{"party": "urn:fctc:party:UA", "competentAuthority": "State Customs Service of Ukraine"}"#,
+                                                         with: #"{"party": "\#(urn)", "competentAuthority": "Steppe Gold Tobacco JSC"}"#)
+            let findings = Lint.check(Array(text.utf8))
+            let party = findings.first { $0.code == "agreement.party" }
+            #expect(party?.severity == .error, "\(findings)")
+            #expect(party?.path == "parties[1].party")
+            #expect(party?.message.contains("the tobacco industry never is (Art. 8.12)") == true, "\(String(describing: party))")
+            #expect(party?.message.contains(urn) == true)
+        }
     }
 
     @Test func unknownTermsAreFindingsNotStops() throws {
@@ -14,7 +55,7 @@ import Model
             root["dataController"] = "x"
             root["validity"] = .object(["notBefore": "2027-01-01T00:00:00Z", "notAfter": "2026-01-01T00:00:00Z"])
         }
-        let findings = Lint.check(bytes)
+        let findings = others(Lint.check(bytes))
         #expect(findings.map(\.code) == ["agreement.unknown-member", "lint.inverted-window"])
         #expect(findings[0].path == "dataController")
     }
@@ -36,7 +77,7 @@ import Model
         let text = Fixtures.bilateral.replacingFirst(#""fields": ["a", "f", "g", "h", "j"]"#, with: #""fields": ["a", "h"]"#)
         #expect(codes(text) == ["lint.unverifiable-filter flows[0].rowFilter.productCategories", "lint.unverifiable-filter flows[0].rowFilter.destinationCountry"])
         let transactions = Fixtures.bilateral.replacingFirst(#""eventTypes": ["ObjectEvent"]"#, with: #""eventTypes": ["ObjectEvent", "TransactionEvent"]"#)
-        #expect(Lint.check(Array(transactions.utf8)).map(\.severity) == [.warning])
+        #expect(others(Lint.check(Array(transactions.utf8))).map(\.severity) == [.warning])
     }
 
     @Test func overlappingAgreements() throws {
@@ -56,6 +97,6 @@ import Model
             root["supersedes"] = .string(a.hash)
         })
         #expect(Lint.overlaps([a, amendment]) == [])
-        #expect(Lint.check(amendment) == [])
+        #expect(others(Lint.check(amendment)) == [])
     }
 }

@@ -4,9 +4,9 @@ import Node
 import Policy
 import Store
 
-/// `fedtrace agreement draft|lint|sign|import|list|show|explain|terminate|import-termination|dry-run` (DESIGN §6, §13).
+/// `fedtrace agreement draft|lint|sign|import|list|show|explain|decisions|terminate|import-termination|dry-run` (DESIGN §6, §13).
 enum AgreementCommands {
-    static let all: [Command] = [draft, lint, sign, importCommand, list, show, explain, terminate, importTermination, dryRun]
+    static let all: [Command] = [draft, lint, sign, importCommand, list, show, explain, decisions, terminate, importTermination, dryRun]
 
     static func readFile(_ path: String) throws -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -51,11 +51,12 @@ enum AgreementCommands {
     }
 
     static let lint = Command(
-        "agreement lint", summary: "check an agreement for unknown terms and mistakes; exit 1 on errors",
+        "agreement lint", summary: "check an agreement for unknown terms and mistakes (window against now); exit 1 on errors",
         usage: "FILE [--json]", options: [jsonOption]
     ) { arguments, output in
         guard arguments.positionals.count == 1 else { throw UsageError(reason: "name exactly one agreement file") }
-        let findings = Lint.check(try readFile(arguments.positionals[0]))
+        let now = Timestamp(epochMilliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
+        let findings = Lint.check(try readFile(arguments.positionals[0]), at: now)
         let errors = findings.filter { $0.severity == .error }.count
         if arguments.flag("json") {
             output.json(.object(["errors": .number(String(errors)), "warnings": .number(String(findings.count - errors)),
@@ -218,6 +219,53 @@ enum AgreementCommands {
             for r in decision.removedFields { output.line("  \(r.path): \(r.rule)") }
             if decision.removedFields.isEmpty { output.line("  (none)") }
         }
+        return 0
+    }
+
+    static let decisions = Command(
+        "agreement decisions", summary: "recorded outbound (permit/deny) and inbound (accept/reject) policy decisions, newest first",
+        usage: "--data DIR [--agreement H] [--party XX] [--direction outbound|inbound] [--outcome O] [--since TIME] [--limit N] [--json]",
+        options: [dataOption, OptionSpec("agreement", value: "H", help: "an agreement hash (or a prefix of one)"),
+                  OptionSpec("party", value: "XX", help: "the counterpart Party (recipient or sender)"),
+                  OptionSpec("direction", value: "D", help: "outbound or inbound"),
+                  OptionSpec("outcome", value: "O", help: "permit, deny, accept or reject"),
+                  OptionSpec("since", value: "TIME", help: "decisions at or after this date or instant"),
+                  OptionSpec("limit", value: "N", help: "at most N decisions (default 100)"), jsonOption]
+    ) { arguments, output in
+        var query = DecisionQuery()
+        query.agreement = arguments.value("agreement")
+        query.counterpart = try arguments.value("party").map { try party($0).urn }
+        if let text = arguments.value("direction") {
+            guard let direction = DecisionRecord.Direction(rawValue: text) else { throw UsageError(reason: "--direction is outbound or inbound, not '\(text)'") }
+            query.direction = direction
+        }
+        if let text = arguments.value("outcome") {
+            guard let outcome = DecisionRecord.Outcome(rawValue: text) else { throw UsageError(reason: "--outcome is permit, deny, accept or reject, not '\(text)'") }
+            query.outcome = outcome
+        }
+        query.since = try arguments.value("since").map(instant)
+        if let text = arguments.value("limit") {
+            guard let limit = Int(text), limit >= 1 else { throw UsageError(reason: "--limit is a whole number of at least 1, not '\(text)'") }
+            query.limit = limit
+        }
+        let records = try AgreementService(node: try openNode(arguments)).decisions(query)
+        if arguments.flag("json") {
+            output.json(.array(records.map { r in
+                .object(["seq": .number(String(r.seq)), "direction": .string(r.direction.rawValue), "at": .string(r.at),
+                         "agreement": .string(r.agreementHash), "flow": r.flowID.map(JSONValue.string) ?? .null,
+                         "counterpart": .string(r.counterpart), "event": r.eventHashID.map(JSONValue.string) ?? .null,
+                         "outcome": .string(r.outcome.rawValue), "reasons": .array(r.reasonList.map(JSONValue.string))])
+            }))
+            return 0
+        }
+        for r in records {
+            let party = (try? PartyID(urn: r.counterpart))?.code ?? r.counterpart
+            let arrow = r.direction == .outbound ? "→ \(party)" : "← \(party)"
+            output.line("\(r.at)  \(r.direction.rawValue) \(arrow)  \(r.outcome.rawValue.uppercased())  agreement \(r.agreementHash.isEmpty ? "(none)" : String(r.agreementHash.prefix(16)))"
+                        + "\(r.flowID.map { " flow \($0)" } ?? "")\(r.eventHashID.map { " event \($0)" } ?? "")")
+            for reason in r.reasonList { output.line("    \(reason)") }
+        }
+        output.line("\(records.count) decision\(records.count == 1 ? "" : "s")")
         return 0
     }
 
