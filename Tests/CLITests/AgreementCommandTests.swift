@@ -204,6 +204,17 @@ import Node
         #expect(cli.run("agreement", "sign", unknown, "--data", f.kz).status == 1)
         #expect(cli.run("agreement", "import", unknown, "--sig", kzSig, "--data", f.kz).status == 1)
         #expect(try list(cli, f.kz).isEmpty)
+
+        // A Party listed twice, and a flow naming a Party not in the agreement: refused at import.
+        let text = try String(contentsOfFile: f.draft, encoding: .utf8)
+        // The second party entry, written again with the first Party's identity.
+        let twice = try cli.write("twice.json", text.replacingOccurrences(of: #""party": "urn:fctc:party:UA""#, with: #""party": "urn:fctc:party:KZ""#))
+        let refusedTwice = cli.run("agreement", "import", twice, "--data", f.kz)
+        #expect(refusedTwice.status == 1 && refusedTwice.err.contains("listed twice"), "\(refusedTwice.err)")
+        let stranger = try cli.write("stranger.json", text.replacingOccurrences(of: #""to": ["urn:fctc:party:UA"]"#, with: #""to": ["urn:fctc:party:UA", "urn:fctc:party:BY"]"#))
+        let refusedStranger = cli.run("agreement", "import", stranger, "--data", f.kz)
+        #expect(refusedStranger.status == 1 && refusedStranger.err.contains("urn:fctc:party:BY is not a Party"), "\(refusedStranger.err)")
+        #expect(try list(cli, f.kz).isEmpty)
     }
 }
 
