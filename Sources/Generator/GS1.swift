@@ -1,17 +1,15 @@
+import Model
+
 /// GS1 identifier helpers: mod-10 check digits and the Digital Link URIs that FedTrace
 /// uses as UIMs (docs/tobacco-extension.md, "UIM identifiers").
 public enum GS1 {
-    /// The GS1 mod-10 check digit for `digits` (all digits of the key except the last):
-    /// weights 3 and 1 alternate from the rightmost digit. Returns nil for non-digits.
+    /// The GS1 mod-10 check digit for `digits` (all digits of the key except the last),
+    /// computed by Model's one implementation (GenSpecs 7.9.1). Returns nil unless every
+    /// character is an ASCII digit (Model's also takes other Unicode digits, as the hash
+    /// reference does; keys written here are ASCII).
     public static func checkDigit(for digits: some StringProtocol) -> Int? {
-        var sum = 0
-        var weight = 3
-        for byte in digits.utf8.reversed() {
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-            sum += Int(byte - UInt8(ascii: "0")) * weight
-            weight = 4 - weight
-        }
-        return (10 - sum % 10) % 10
+        guard digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+        return DigitalLinkNormalizer.checkDigit(digits)
     }
 
     /// Whether `key` (GTIN-8/12/13/14, GLN-13, SSCC-18, ...) ends in its correct check digit.
