@@ -44,7 +44,6 @@ public enum CaptureBenchmark {
         try baselineDatabase.read { db in
             let insertEvent = try db.prepare("INSERT INTO events(hash_id, declares_error, type, event_time, event_time_text, time_zone_offset, record_time, action, biz_step, disposition, read_point, biz_location, origin, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             let insertUIM = try db.prepare("INSERT INTO uims(uim, event_id, role) VALUES (?, ?, ?)")
-            let insertLink = try db.prepare("INSERT INTO aggregation_links(parent, child, event_id, action) VALUES (?, ?, ?, ?)")
             for document in rows {
                 try db.execute("BEGIN IMMEDIATE")
                 for row in document {
@@ -56,11 +55,6 @@ public enum CaptureBenchmark {
                         insertUIM.reset()
                         try insertUIM.bind([.text(uim), .integer(id), .text(role)])
                         try insertUIM.run()
-                    }
-                    for (parent, child, action) in row.links {
-                        insertLink.reset()
-                        try insertLink.bind([.text(parent), .text(child), .integer(id), .text(action)])
-                        try insertLink.run()
                     }
                 }
                 try db.execute("COMMIT")
@@ -82,7 +76,6 @@ public enum CaptureBenchmark {
     struct BaselineRow {
         let values: [SQLValue]
         let uims: [(String, String)]
-        let links: [(String, String, String)]
 
         init(_ event: EPCISEvent) {
             func text(_ s: String?) -> SQLValue { s.map(SQLValue.text) ?? .null }
@@ -91,11 +84,6 @@ public enum CaptureBenchmark {
                       .integer(0), text(event.action), text(event.bizStep), text(event.disposition), text(event.readPoint),
                       text(event.bizLocation), .text("urn:fctc:party:KZ"), .blob(event.raw)]
             uims = event.uims.map { ($0.uim, $0.role.rawValue) }
-            if (event.type == .aggregation || event.type == .association), let parent = event.parentID, let action = event.action, action != "OBSERVE" {
-                links = event.uims.filter { $0.role == .child || $0.role == .quantityClass }.map { (parent, $0.uim, action) }
-            } else {
-                links = []
-            }
         }
     }
 }

@@ -149,7 +149,6 @@ public final class EventStore: Sendable {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(hash_id, declares_error) DO NOTHING
                 """)
             let insertUIM = try db.cached("INSERT OR IGNORE INTO uims(uim, event_id, role) VALUES (?, ?, ?)")
-            let insertLink = try db.cached("INSERT OR IGNORE INTO aggregation_links(parent, child, event_id, action) VALUES (?, ?, ?, ?)")
             let originURN = origin.urn
             for event in document.events {
                 insertEvent.reset()
@@ -183,13 +182,6 @@ public final class EventStore: Sendable {
                     try insertUIM.bind(.integer(rowID), at: 2)
                     try insertUIM.bind(.text(reference.role.rawValue), at: 3)
                     try insertUIM.run()
-                }
-                if event.type == .aggregation || event.type == .association, let parent = event.parentID, let action = event.action, action != "OBSERVE" {
-                    for child in event.uims where child.role == .child || child.role == .quantityClass {
-                        insertLink.reset()
-                        try insertLink.bind([.text(parent), .text(child.uim), .integer(rowID), .text(action)])
-                        try insertLink.run()
-                    }
                 }
             }
             let detail = JSONWriter.string(.object([
