@@ -16,9 +16,15 @@ import Crypto
 
 /// Runs the crypto scenario: each measurement lasts about `seconds` (openssl speed takes whole seconds).
 public func runCryptoBenchmark(seconds: Double) throws -> [BenchmarkResult] {
-    let pki = try BenchPKI()
+    // Same extensions as Certs/issue-party.sh writes for signing and sealing certificates.
+    let pki = try BenchPKI(leaves: [
+        ("signing", "basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature, nonRepudiation\nextendedKeyUsage = emailProtection\nsubjectAltName = URI:urn:fctc:party:KZ"),
+        ("sealing", "basicConstraints = critical, CA:FALSE\nkeyUsage = critical, keyAgreement\nextendedKeyUsage = emailProtection\nsubjectAltName = URI:urn:fctc:party:RU"),
+    ])
     defer { pki.remove() }
-    let trust = try TrustStore(roots: [pki.root])
+    let trust = try TrustStore(roots: [try pki.certificate("root")])
+    let signing = try pki.certificate("signing"), signingKey = try pki.privateKey("signing")
+    let sealing = try pki.certificate("sealing"), sealingKey = try pki.privateKey("sealing")
 
     let speedSeconds = max(1, Int(seconds.rounded(.up)))
     let ecdsa = try opensslSpeed(["ecdsap256"], seconds: speedSeconds)
@@ -41,10 +47,10 @@ public func runCryptoBenchmark(seconds: Double) throws -> [BenchmarkResult] {
         let payload = try SecureRandom.bytes(size)
         var sealed: [UInt8] = []
         let sealRate = try measure(seconds: seconds) {
-            sealed = try CMS.signAndSeal(payload, signer: pki.signing, key: pki.signingKey, to: [pki.sealing])
+            sealed = try CMS.signAndSeal(payload, signer: signing, key: signingKey, to: [sealing])
         }
         let openRate = try measure(seconds: seconds) {
-            let verified = try CMS.openAndVerify(sealed, certificate: pki.sealing, key: pki.sealingKey, trust: trust)
+            let verified = try CMS.openAndVerify(sealed, certificate: sealing, key: sealingKey, trust: trust)
             guard verified.content.count == size else {
                 throw CryptoError(code: "bench.mismatch", reason: "opened \(verified.content.count) bytes, sealed \(size)")
             }
@@ -109,55 +115,3 @@ func runOpenSSL(_ arguments: [String], in directory: String? = nil) throws -> St
     return String(decoding: data, as: UTF8.self)
 }
 
-/// A throw-away root, one signing and one sealing certificate, made with the openssl
-/// command line in a private temp directory (the Certs/ scripts may not be installed
-/// where `fedtrace` runs). Same extensions as Certs/make-root.sh writes.
-private struct BenchPKI {
-    let directory: String
-    let root: Certificate
-    let signing: Certificate
-    let signingKey: PrivateKey
-    let sealing: Certificate
-    let sealingKey: PrivateKey
-
-    init() throws {
-        var template = Array((NSTemporaryDirectory() + "/fedtrace-bench-XXXXXX").utf8CString)
-        guard let made = mkdtemp(&template) else { throw CryptoError(code: "bench.tempdir", reason: "mkdtemp failed") }
-        let directory = String(cString: made)
-        self.directory = directory
-        let extensions = """
-        [signing]
-        basicConstraints = critical, CA:FALSE
-        keyUsage = critical, digitalSignature, nonRepudiation
-        extendedKeyUsage = emailProtection
-        subjectAltName = URI:urn:fctc:party:KZ
-        [sealing]
-        basicConstraints = critical, CA:FALSE
-        keyUsage = critical, keyAgreement
-        extendedKeyUsage = emailProtection
-        subjectAltName = URI:urn:fctc:party:RU
-        """
-        try Data(extensions.utf8).write(to: URL(fileURLWithPath: directory + "/ext.cnf"))
-        func key(_ name: String) throws {
-            try runOpenSSL(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "\(name).key"], in: directory)
-            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: "\(directory)/\(name).key")
-        }
-        try key("root")
-        try runOpenSSL(["req", "-x509", "-new", "-key", "root.key", "-subj", "/O=FedTrace bench/CN=bench root", "-days", "2",
-                        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-                        "-out", "root.pem"], in: directory)
-        for (serial, name) in [(2, "signing"), (3, "sealing")] {
-            try key(name)
-            try runOpenSSL(["req", "-new", "-key", "\(name).key", "-subj", "/O=FedTrace bench/CN=\(name)", "-out", "\(name).csr"], in: directory)
-            try runOpenSSL(["x509", "-req", "-in", "\(name).csr", "-CA", "root.pem", "-CAkey", "root.key", "-set_serial", "\(serial)",
-                            "-days", "1", "-extfile", "ext.cnf", "-extensions", name, "-out", "\(name).pem"], in: directory)
-        }
-        root = try Certificate(contentsOf: directory + "/root.pem")
-        signing = try Certificate(contentsOf: directory + "/signing.pem")
-        signingKey = try PrivateKey(contentsOf: directory + "/signing.key")
-        sealing = try Certificate(contentsOf: directory + "/sealing.pem")
-        sealingKey = try PrivateKey(contentsOf: directory + "/sealing.key")
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: directory) }
-}

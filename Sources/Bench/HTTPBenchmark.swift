@@ -13,14 +13,24 @@ import Node
 public enum HTTPBenchmark {
     public static func run(seconds: Double, clients: Int = 8, workDirectory: URL,
                            progress: (String) -> Void = { _ in }) throws -> [BenchmarkResult] {
-        let pki = try TransportPKI(directory: workDirectory.appendingPathComponent("pki").path)
+        let pki = try BenchPKI(leaves: [
+            ("server", "basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = serverAuth, clientAuth\nsubjectAltName = URI:urn:fctc:party:KZ, IP:127.0.0.1"),
+            ("client", "basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = clientAuth\nsubjectAltName = URI:urn:fctc:operator:bench"),
+        ])
+        defer { pki.remove() }
         // A node whose local API runs mutual TLS on loopback (operator certificates from the same root).
         let nodePath = workDirectory.appendingPathComponent("node").path
         var configuration = NodeConfiguration(party: try PartyID(country: "KZ"), role: .party, apiListen: "127.0.0.1:0",
                                               federationListen: "127.0.0.1:0", apiClientCA: pki.path("root.pem"))
         configuration.maxDocumentBytes = 64 << 20
         let node = try NodeDirectory.initialize(at: nodePath, configuration: configuration)
-        try pki.installTransportFolder(into: node.directory.certificatesPath)
+        // The part of a certificate folder the local API's TLS reads: root and transport pair.
+        let folder = node.directory.certificatesPath
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        for (from, to) in [("root.pem", "root.pem"), ("server.pem", "transport.pem"), ("server.key", "transport.key")] {
+            try FileManager.default.copyItem(atPath: pki.path(from), toPath: folder + "/" + to)
+        }
+        chmod(folder + "/transport.key", 0o600)
         let server = try NodeServer.start(node: try NodeDirectory(path: nodePath).open())
         defer { server.shutdown(timeout: .seconds(5)) }
 
@@ -95,53 +105,5 @@ public enum HTTPBenchmark {
             throw NodeError(code: "bench.http", reason: "a benchmark request failed: \(failure)")
         }
         return Double(completed.load(ordering: .relaxed)) / Date().timeIntervalSince(started)
-    }
-}
-
-/// A throw-away root, a node transport certificate (urn:fctc:party:KZ, 127.0.0.1) and an
-/// operator client certificate, made with the openssl command line.
-private struct TransportPKI {
-    let directory: String
-
-    init(directory: String) throws {
-        self.directory = directory
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let extensions = """
-        [server]
-        basicConstraints = critical, CA:FALSE
-        keyUsage = critical, digitalSignature
-        extendedKeyUsage = serverAuth, clientAuth
-        subjectAltName = URI:urn:fctc:party:KZ, IP:127.0.0.1
-        [client]
-        basicConstraints = critical, CA:FALSE
-        keyUsage = critical, digitalSignature
-        extendedKeyUsage = clientAuth
-        subjectAltName = URI:urn:fctc:operator:bench
-        """
-        try Data(extensions.utf8).write(to: URL(fileURLWithPath: directory + "/ext.cnf"))
-        func key(_ name: String) throws {
-            try runOpenSSL(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "\(name).key"], in: directory)
-            chmod(directory + "/\(name).key", 0o600)
-        }
-        try key("root")
-        try runOpenSSL(["req", "-x509", "-new", "-key", "root.key", "-out", "root.pem", "-days", "2", "-subj", "/CN=bench root",
-                        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], in: directory)
-        for name in ["server", "client"] {
-            try key(name)
-            try runOpenSSL(["req", "-new", "-key", "\(name).key", "-out", "\(name).csr", "-subj", "/CN=\(name)"], in: directory)
-            try runOpenSSL(["x509", "-req", "-in", "\(name).csr", "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial",
-                            "-out", "\(name).pem", "-days", "2", "-extfile", "ext.cnf", "-extensions", name], in: directory)
-        }
-    }
-
-    func path(_ name: String) -> String { directory + "/" + name }
-
-    /// The part of a certificate folder the local API's TLS reads (root, transport pair).
-    func installTransportFolder(into folder: String) throws {
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        for (from, to) in [("root.pem", "root.pem"), ("server.pem", "transport.pem"), ("server.key", "transport.key")] {
-            try FileManager.default.copyItem(atPath: path(from), toPath: folder + "/" + to)
-        }
-        chmod(folder + "/transport.key", 0o600)
     }
 }

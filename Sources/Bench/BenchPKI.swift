@@ -1,0 +1,42 @@
+import Foundation
+import Crypto
+
+/// A throw-away root and leaf certificates made with the openssl command line in a private
+/// directory, for the benchmarks (the Certs/ scripts may not be installed where `fedtrace`
+/// runs). Each leaf is issued from the root with its own extension section.
+struct BenchPKI {
+    let directory: String
+
+    /// Makes the root and one certificate per entry of `leaves` (file name → openssl
+    /// extension lines) in a fresh private directory under the system temp directory.
+    init(leaves: [(name: String, extensions: String)]) throws {
+        var template = Array((NSTemporaryDirectory() + "/fedtrace-bench-XXXXXX").utf8CString)
+        guard let made = mkdtemp(&template) else { throw CryptoError(code: "bench.tempdir", reason: "mkdtemp failed") }
+        directory = String(cString: made)
+        let configuration = leaves.map { "[\($0.name)]\n\($0.extensions)" }.joined(separator: "\n")
+        try Data(configuration.utf8).write(to: URL(fileURLWithPath: directory + "/ext.cnf"))
+        try key("root")
+        try runOpenSSL(["req", "-x509", "-new", "-key", "root.key", "-subj", "/O=FedTrace bench/CN=bench root", "-days", "2",
+                        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+                        "-out", "root.pem"], in: directory)
+        for (serial, leaf) in leaves.enumerated() {
+            try key(leaf.name)
+            try runOpenSSL(["req", "-new", "-key", "\(leaf.name).key", "-subj", "/O=FedTrace bench/CN=\(leaf.name)", "-out", "\(leaf.name).csr"], in: directory)
+            try runOpenSSL(["x509", "-req", "-in", "\(leaf.name).csr", "-CA", "root.pem", "-CAkey", "root.key", "-set_serial", "\(serial + 2)",
+                            "-days", "1", "-extfile", "ext.cnf", "-extensions", leaf.name, "-out", "\(leaf.name).pem"], in: directory)
+        }
+    }
+
+    private func key(_ name: String) throws {
+        try runOpenSSL(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "\(name).key"], in: directory)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: "\(directory)/\(name).key")
+    }
+
+    func path(_ name: String) -> String { directory + "/" + name }
+
+    func certificate(_ name: String) throws -> Certificate { try Certificate(contentsOf: path("\(name).pem")) }
+
+    func privateKey(_ name: String) throws -> PrivateKey { try PrivateKey(contentsOf: path("\(name).key")) }
+
+    func remove() { try? FileManager.default.removeItem(atPath: directory) }
+}
