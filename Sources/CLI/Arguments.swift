@@ -1,4 +1,5 @@
 import Core
+import Model
 
 /// A command-line option a command accepts.
 public struct OptionSpec: Sendable {
@@ -47,6 +48,21 @@ public struct ParsedArguments: Sendable {
         guard let text = value(name) else { return defaultValue }
         guard let n = Int(text), range.contains(n) else { throw UsageError(reason: "--\(name) must be an integer in \(range.lowerBound)…\(range.upperBound), got '\(text)'") }
         return n
+    }
+
+    /// A Party given as an ISO 3166-1 alpha-2 code (`KZ`) or a federation URN; a bad value
+    /// is a usage error naming `option`.
+    public static func party(_ text: String, option: String) throws(UsageError) -> PartyID {
+        do throws(ModelError) {
+            return text.hasPrefix("urn:") ? try PartyID(urn: text) : try PartyID(country: text)
+        } catch {
+            throw UsageError(reason: "--\(option): \(error.reason)")
+        }
+    }
+
+    /// The Party named by option `name`, if given.
+    public func party(_ name: String) throws(UsageError) -> PartyID? {
+        try value(name).map { (text: String) throws(UsageError) -> PartyID in try Self.party(text, option: name) }
     }
 
     /// Parses `arguments` against `options`: `--name value`, `--name=value`, flags, `--`.

@@ -24,6 +24,16 @@ import Model
             #expect(result.err.split(separator: "\n").count == 1, "\(arguments): \(result.err)")
         }
         #expect(cli.run("init", "--party", "KZZ", "--data", cli.path("n")).err.contains("ISO 3166-1"))
+        // A bad Party value is a usage error naming the option, for every command that takes one.
+        #expect(cli.run("init", "--party", "KZ", "--data", cli.path("p")).status == 0)
+        for (arguments, option) in [(["gen", "--out", cli.path("g"), "--from", "Kazakhstan"], "--from"),
+                                    (["agreement", "draft", "--data", cli.path("p"), "--with", "urn:fctc:party:ua"], "--with"),
+                                    (["agreement", "explain", "--data", cli.path("p"), "--event", "x", "--to", "U"], "--to"),
+                                    (["agreement", "decisions", "--data", cli.path("p"), "--party", "12"], "--party")] {
+            let result = cli.run(arguments)
+            #expect(result.status == 2, "\(arguments): \(result.err)")
+            #expect(result.err.contains(option + ":"), "\(arguments): \(result.err)")
+        }
         let bench = cli.run("bench", "warp-speed")
         #expect(bench.status == 2)
         #expect(bench.err.contains("available: capture, crypto, http"))

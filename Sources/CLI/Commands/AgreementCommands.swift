@@ -15,11 +15,6 @@ enum AgreementCommands {
         return Array(data)
     }
 
-    static func party(_ text: String) throws -> PartyID {
-        if text.hasPrefix("urn:") { return try PartyID(urn: text) }
-        return try PartyID(country: text)
-    }
-
     static func write(_ bytes: [UInt8], to path: String) throws {
         guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
             throw UsageError(reason: "cannot write \(path)")
@@ -33,7 +28,7 @@ enum AgreementCommands {
                   OptionSpec("id", value: "ID", help: "the agreement's id (default: parties and year)"),
                   OptionSpec("out", value: "FILE", help: "write to FILE instead of standard output"), jsonOption]
     ) { arguments, output in
-        let others = try arguments.all("with").map(party)
+        let others = try arguments.all("with").map { try ParsedArguments.party($0, option: "with") }
         guard !others.isEmpty else { throw UsageError(reason: "name at least one other Party with --with") }
         let node = try openNode(arguments)
         let bytes = try AgreementService.draft(party: node.configuration.party, with: others, id: arguments.value("id"))
@@ -182,7 +177,7 @@ enum AgreementCommands {
                   OptionSpec("agreement", value: "HASH", help: "use this agreement (default: the active ones with that Party)"),
                   OptionSpec("as-recipient", help: "print exactly the redacted event the recipient would receive"), jsonOption]
     ) { arguments, output in
-        let recipient = try party(try arguments.required("to"))
+        let recipient = try ParsedArguments.party(try arguments.required("to"), option: "to")
         let service = AgreementService(node: try openNode(arguments))
         let explanation = try service.explain(eventHashID: try arguments.required("event"), recipient: recipient, agreementName: arguments.value("agreement"))
         let decision = explanation.decision
@@ -234,7 +229,7 @@ enum AgreementCommands {
     ) { arguments, output in
         var query = DecisionQuery()
         query.agreement = arguments.value("agreement")
-        query.counterpart = try arguments.value("party").map { try party($0).urn }
+        query.counterpart = try arguments.party("party")?.urn
         if let text = arguments.value("direction") {
             guard let direction = DecisionRecord.Direction(rawValue: text) else { throw UsageError(reason: "--direction is outbound or inbound, not '\(text)'") }
             query.direction = direction

@@ -23,14 +23,9 @@ enum GenerateCommand {
     ) { arguments, output in
         let out = try arguments.required("out")
         let seed = UInt64(try arguments.integer("seed", default: 1))
-        func party(_ name: String, _ fallback: PartyID?) throws -> PartyID? {
-            guard let text = arguments.value(name) else { return fallback }
-            if text == "none" && name == "via" { return nil }
-            do throws(ModelError) { return try PartyID(country: text) } catch { throw UsageError(reason: "--\(name): \(error.reason)") }
-        }
-        let from = try party("from", SupplyChainConfiguration.defaultManufacturer)!
-        let to = try party("to", SupplyChainConfiguration.defaultImporter)!
-        let via = try party("via", SupplyChainConfiguration.defaultTransit)
+        let from = try arguments.party("from") ?? SupplyChainConfiguration.defaultManufacturer
+        let to = try arguments.party("to") ?? SupplyChainConfiguration.defaultImporter
+        let via = arguments.value("via") == "none" ? nil : try arguments.party("via") ?? SupplyChainConfiguration.defaultTransit
         var configuration: SupplyChainConfiguration
         if arguments.value("pallets") != nil {
             guard arguments.value("events") == nil else { throw UsageError(reason: "give --events or --pallets, not both") }
