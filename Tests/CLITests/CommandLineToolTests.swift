@@ -85,6 +85,17 @@ import Model
         #expect(cli.run("audit", "verify", "--data", data).out.contains("intact"))
     }
 
+    @Test func initCreatesAHubNode() throws {
+        let cli = try CLIHarness()
+        let hub = cli.path("hub")
+        #expect(cli.run("init", "--role", "hub", "--party", "gsp", "--data", hub).status == 0)
+        let status = try JSONParser.parse(Array(cli.run("status", "--data", hub, "--json").out.utf8)).objectValue
+        #expect(status?["party"] == .string("urn:fctc:hub:gsp"))
+        #expect(status?["role"] == .string("hub"))
+        #expect(cli.run("init", "--role", "hub", "--party", "GSP!", "--data", cli.path("bad")).status == 2)
+        #expect(cli.run("init", "--role", "boss", "--party", "KZ", "--data", cli.path("bad")).status == 2)
+    }
+
     @Test func generatedSupplyChainTracesPackToPallet() throws {
         let cli = try CLIHarness()
         let data = cli.path("kz")
