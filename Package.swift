@@ -30,9 +30,10 @@ let package = Package(
         .target(name: "Store", dependencies: ["Core", "Model", "Crypto", "CSQLite"]),
         .target(name: "Generator", dependencies: ["Core", "Model"]),
         .target(name: "Net", dependencies: ["Core", "Crypto", "COpenSSL"]),
-        .target(name: "Node", dependencies: ["Core", "Store", "Net", "Model", "Crypto", "Policy"]),
+        .target(name: "Sync", dependencies: ["Core", "Store", "Model", "Crypto", "Policy"]),
+        .target(name: "Node", dependencies: ["Core", "Sync", "Store", "Net", "Model", "Crypto", "Policy"]),
         .target(name: "Bench", dependencies: ["Node", "Net", "Store", "Generator", "Model", "Crypto"]),
-        .target(name: "CLI", dependencies: ["Core", "Node", "Bench", "Generator", "Store", "Model", "Crypto", "Policy"]),
+        .target(name: "CLI", dependencies: ["Core", "Node", "Sync", "Bench", "Generator", "Store", "Model", "Crypto", "Policy"]),
         .executableTarget(name: "fedtrace", dependencies: ["CLI"]),
 
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
@@ -43,6 +44,7 @@ let package = Package(
         // Shared test helpers (process runner, TLS test PKI); used by test targets only.
         .target(name: "TestSupport", dependencies: ["Net"], path: "Tests/TestSupport"),
         .testTarget(name: "NetTests", dependencies: ["Net", "Crypto", "TestSupport"]),
+        .testTarget(name: "SyncTests", dependencies: ["Sync", "Store", "Policy", "Model", "Crypto", "Generator"]),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Net", "Store", "Model", "Crypto", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "Node", "Store", "Model", "Generator", "Crypto", "Policy"]),
     ]

@@ -131,59 +131,9 @@ public final class EventStore: Sendable {
     public func capture(_ document: EPCISDocument, origin: PartyID, actor: String, source: String, documentDigest: String, now: Date = Date()) throws -> CaptureResult {
         let recordTime = Int64((now.timeIntervalSince1970 * 1000).rounded(.down))
         return try database.write { db in
-            var result = CaptureResult()
-            var contextID: Int64?
-            if let context = document.context {
-                let body = JSONWriter.serialize(context)
-                let digest = SHA256.hexHash(body)
-                try db.cached("INSERT INTO contexts(digest, body) VALUES (?, ?) ON CONFLICT(digest) DO NOTHING")
-                    .bind([.text(digest), .blob(body)]).run()
-                let lookup = try db.cached("SELECT id FROM contexts WHERE digest = ?")
-                try lookup.bind(.text(digest), at: 1)
-                if try lookup.step() { contextID = lookup.int64(0) }
-                lookup.reset()
-            }
-            let insertEvent = try db.cached("""
-                INSERT INTO events(hash_id, declares_error, type, event_time, event_time_text, time_zone_offset, record_time,
-                    action, biz_step, disposition, read_point, biz_location, origin, context_id, raw)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(hash_id, declares_error) DO NOTHING
-                """)
-            let insertUIM = try db.cached("INSERT OR IGNORE INTO uims(uim, event_id, role) VALUES (?, ?, ?)")
-            let originURN = origin.urn
-            for event in document.events {
-                insertEvent.reset()
-                try insertEvent.bind(.text(event.hashID), at: 1)
-                try insertEvent.bind(.integer(event.declaresError ? 1 : 0), at: 2)
-                try insertEvent.bind(.text(event.type.rawValue), at: 3)
-                try insertEvent.bind(.integer(event.eventTime.epochMilliseconds), at: 4)
-                try insertEvent.bind(.text(event.eventTime.canonicalUTC), at: 5)
-                try insertEvent.bind(.text(event.eventTimeZoneOffset), at: 6)
-                try insertEvent.bind(.integer(recordTime), at: 7)
-                try insertEvent.bind(event.action, at: 8)
-                try insertEvent.bind(event.bizStep, at: 9)
-                try insertEvent.bind(event.disposition, at: 10)
-                try insertEvent.bind(event.readPoint, at: 11)
-                try insertEvent.bind(event.bizLocation, at: 12)
-                try insertEvent.bind(.text(originURN), at: 13)
-                try insertEvent.bind(contextID.map(SQLValue.integer) ?? .null, at: 14)
-                try event.raw.withUnsafeBytes { buffer throws in try insertEvent.bindBlob(buffer, at: 15) }
-                try insertEvent.run()
-                guard db.changes == 1 else {
-                    result.duplicates += 1
-                    result.duplicateIDs.append(event.hashID)
-                    continue
-                }
-                let rowID = db.lastInsertRowID
-                result.captured += 1
-                result.capturedIDs.append(event.hashID)
-                for reference in event.uims {
-                    insertUIM.reset()
-                    try insertUIM.bind(.text(reference.uim), at: 1)
-                    try insertUIM.bind(.integer(rowID), at: 2)
-                    try insertUIM.bind(.text(reference.role.rawValue), at: 3)
-                    try insertUIM.run()
-                }
-            }
+            let contextID = try Self.storeContext(db, document.context)
+            let result = try Self.insert(db, events: document.events, contextIDs: nil, contextID: contextID, origin: origin.urn,
+                                         recordTime: recordTime, retentionDeadline: nil)
             let detail = JSONWriter.string(.object([
                 "source": .string(source), "documentSHA256": .string(documentDigest), "documentKind": .string(document.kind),
                 "events": .number(String(document.events.count)), "captured": .number(String(result.captured)),
@@ -192,6 +142,70 @@ public final class EventStore: Sendable {
             try AuditLog.append(db, actor: actor, action: "capture", detail: detail, at: now)
             return result
         }
+    }
+
+    /// Stores a JSON-LD `@context` once and returns its row ID (nil for no context).
+    static func storeContext(_ db: Database, _ context: JSONValue?) throws -> Int64? {
+        guard let context else { return nil }
+        let body = JSONWriter.serialize(context)
+        let digest = SHA256.hexHash(body)
+        try db.cached("INSERT INTO contexts(digest, body) VALUES (?, ?) ON CONFLICT(digest) DO NOTHING")
+            .bind([.text(digest), .blob(body)]).run()
+        let lookup = try db.cached("SELECT id FROM contexts WHERE digest = ?")
+        try lookup.bind(.text(digest), at: 1)
+        defer { lookup.reset() }
+        return try lookup.step() ? lookup.int64(0) : nil
+    }
+
+    /// Inserts events and their UIM index rows inside the caller's transaction. An event whose
+    /// (hash ID, error declaration) is stored already is counted as a duplicate and left as it
+    /// is. `contextIDs[i]` (or `contextID` for all) names each event's `@context`.
+    static func insert(_ db: Database, events: [EPCISEvent], contextIDs: [Int64?]?, contextID: Int64?, origin originURN: String,
+                       recordTime: Int64, retentionDeadline: Int64?) throws -> CaptureResult {
+        var result = CaptureResult()
+        let insertEvent = try db.cached("""
+            INSERT INTO events(hash_id, declares_error, type, event_time, event_time_text, time_zone_offset, record_time,
+                action, biz_step, disposition, read_point, biz_location, origin, context_id, raw, retention_deadline)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(hash_id, declares_error) DO NOTHING
+            """)
+        let insertUIM = try db.cached("INSERT OR IGNORE INTO uims(uim, event_id, role) VALUES (?, ?, ?)")
+        for (index, event) in events.enumerated() {
+            insertEvent.reset()
+            try insertEvent.bind(.text(event.hashID), at: 1)
+            try insertEvent.bind(.integer(event.declaresError ? 1 : 0), at: 2)
+            try insertEvent.bind(.text(event.type.rawValue), at: 3)
+            try insertEvent.bind(.integer(event.eventTime.epochMilliseconds), at: 4)
+            try insertEvent.bind(.text(event.eventTime.canonicalUTC), at: 5)
+            try insertEvent.bind(.text(event.eventTimeZoneOffset), at: 6)
+            try insertEvent.bind(.integer(recordTime), at: 7)
+            try insertEvent.bind(event.action, at: 8)
+            try insertEvent.bind(event.bizStep, at: 9)
+            try insertEvent.bind(event.disposition, at: 10)
+            try insertEvent.bind(event.readPoint, at: 11)
+            try insertEvent.bind(event.bizLocation, at: 12)
+            try insertEvent.bind(.text(originURN), at: 13)
+            let context = contextIDs.map { $0[index] } ?? contextID
+            try insertEvent.bind(context.map(SQLValue.integer) ?? .null, at: 14)
+            try event.raw.withUnsafeBytes { buffer throws in try insertEvent.bindBlob(buffer, at: 15) }
+            try insertEvent.bind(retentionDeadline.map(SQLValue.integer) ?? .null, at: 16)
+            try insertEvent.run()
+            guard db.changes == 1 else {
+                result.duplicates += 1
+                result.duplicateIDs.append(event.hashID)
+                continue
+            }
+            let rowID = db.lastInsertRowID
+            result.captured += 1
+            result.capturedIDs.append(event.hashID)
+            for reference in event.uims {
+                insertUIM.reset()
+                try insertUIM.bind(.text(reference.uim), at: 1)
+                try insertUIM.bind(.integer(rowID), at: 2)
+                try insertUIM.bind(.text(reference.role.rawValue), at: 3)
+                try insertUIM.run()
+            }
+        }
+        return result
     }
 
     // MARK: - Queries

@@ -73,5 +73,6 @@ public enum Schema {
         """),
         Migration("0002-agreements", AgreementStore.schemaSQL),
         Migration("0003-decisions", DecisionLog.schemaSQL),
+        Migration("0004-sync", SyncStore.schemaSQL),
     ])
 }

@@ -90,7 +90,16 @@ public enum EPCISDocumentParser {
         }
     }
 
-    static func validate(_ event: JSONObject, bytes: [UInt8], builder: PrehashBuilder, location: String) throws(ModelError) -> EPCISEvent {
+    /// Validates one event received from another Party (a redacted copy inside a delta).
+    ///
+    /// The hash ID is the origin's, carried beside the event: a receiver cannot recompute it
+    /// from a redacted copy. Validation is the same as for captured events; `bytes` holds the
+    /// event's `sourceRange`, which becomes its stored raw bytes.
+    public static func validateReceived(_ event: JSONObject, bytes: [UInt8], hashID: String, location: String) throws(ModelError) -> EPCISEvent {
+        try validate(event, bytes: bytes, builder: nil, location: location, hashID: hashID)
+    }
+
+    static func validate(_ event: JSONObject, bytes: [UInt8], builder: PrehashBuilder?, location: String, hashID givenHashID: String? = nil) throws(ModelError) -> EPCISEvent {
         func fail(_ field: String, _ reason: String) -> ModelError {
             ModelError(code: "epcis.invalid", reason: "\(location): field '\(field)': \(reason)")
         }
@@ -235,9 +244,9 @@ public enum EPCISDocumentParser {
             break
         }
 
-        let prehash = builder.prehash(of: event)
+        let prehash = builder?.prehash(of: event) ?? ""
         let raw = event.sourceRange.map { Array(bytes[$0]) } ?? JSONWriter.serialize(.object(event))
-        return EPCISEvent(type: type, hashID: EventHash.hashID(prehash: prehash), prehash: prehash, body: event, raw: raw,
+        return EPCISEvent(type: type, hashID: givenHashID ?? EventHash.hashID(prehash: prehash), prehash: prehash, body: event, raw: raw,
                           eventTime: eventTime, eventTimeZoneOffset: offset, recordTime: recordTime, action: action,
                           bizStep: bizStep, disposition: disposition, readPoint: readPoint, bizLocation: bizLocation,
                           parentID: parentID.map(UIMReference.canonical), uims: uims, declaresError: declaresError)

@@ -37,7 +37,8 @@ public struct EPCISEvent: Sendable {
     public let type: EPCISEventType
     /// The CBV 2.0 event hash ID, computed on the full event.
     public let hashID: String
-    /// The pre-hash string the ID was computed from (kept for explanation and audit).
+    /// The pre-hash string the ID was computed from (kept for explanation and audit); empty
+    /// for an event received from another Party, whose ID is the origin's.
     public let prehash: String
     /// The event as parsed (member order and number text preserved).
     public let body: JSONObject
