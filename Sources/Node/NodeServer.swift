@@ -64,6 +64,8 @@ public final class NodeServer: Sendable {
     public let listeners: [Listener]
     let apiServer: HTTPServer
     let federationServer: HTTPServer?
+    /// Replication (cutter, peer workers, retention), when the node has its certificate folder.
+    public let sync: SyncService?
 
     /// The local API's bound port.
     public var apiPort: Int { apiServer.port }
@@ -71,11 +73,14 @@ public final class NodeServer: Sendable {
     public var federationPort: Int? { federationServer?.port }
 
     /// Starts the listeners and logs one line per listener (never secrets).
-    public static func start(node: OpenNode, log: @escaping @Sendable (String) -> Void = { _ in }) throws -> NodeServer {
-        try NodeServer(node: node, log: log)
+    public static func start(node: OpenNode, syncSettings: SyncService.Settings = .init(),
+                             log: @escaping @Sendable (String) -> Void = { _ in }) throws -> NodeServer {
+        let server = try NodeServer(node: node, syncSettings: syncSettings, log: log)
+        server.sync?.start()
+        return server
     }
 
-    private init(node: OpenNode, log: @escaping @Sendable (String) -> Void) throws {
+    private init(node: OpenNode, syncSettings: SyncService.Settings, log: @escaping @Sendable (String) -> Void) throws {
         self.node = node
         let configuration = node.configuration
         let metrics = MetricsRegistry()
@@ -119,6 +124,18 @@ public final class NodeServer: Sendable {
             modes.append("plaintext, loopback only")
         }
         if token != nil { modes.append("bearer token required") }
+        // Replication runs on a Party node with its certificate folder (the hub's relay is separate).
+        // A folder with the transport pair only (no signing.pem) serves the listeners without replication.
+        var sync: SyncService?
+        var syncNote: String?
+        if let certificates, configuration.role == .party {
+            if FileManager.default.fileExists(atPath: certificates.path + "/signing.pem") {
+                sync = try SyncService(node: node, settings: syncSettings, log: log)
+            } else {
+                syncNote = "replication off: \(certificates.path) has no signing.pem/sealing.pem (install the Party's full certificate folder)"
+            }
+        }
+        self.sync = sync
         let localAPI = LocalAPI(node: node, metrics: metrics, bearerToken: token)
         self.localAPI = localAPI
         var limits = HTTPLimits.default
@@ -142,7 +159,7 @@ public final class NodeServer: Sendable {
             var tls = TLSConfiguration.server(certificateChainFile: certificates.transportCertificate, privateKeyFile: certificates.transportKey,
                                               trustRootsFile: certificates.root, crlFile: certificates.crl, requireClientCertificate: true)
             tls.peerIdentity = FederationAPI.partyIdentity
-            let federationAPI = FederationAPI(node: node, metrics: metrics)
+            let federationAPI = FederationAPI(node: node, metrics: metrics, sync: sync)
             do {
                 federationServer = try HTTPServer.start(
                     configuration: .init(host: fedAddress.host, port: Int(fedAddress.port), tls: tls),
@@ -159,11 +176,13 @@ public final class NodeServer: Sendable {
             log("federation listener off: no certificate folder at \(node.directory.certificatesPath); serving the local API only")
         }
         self.listeners = listeners
+        if let syncNote { log(syncNote) }
     }
 
     /// Stops accepting on every listener, lets in-flight requests finish (their commits are
     /// already durable), and returns when all connections are closed or `timeout` passed.
     public func shutdown(timeout: Duration = .seconds(30)) {
+        sync?.stop()
         let group = DispatchGroup()
         for server in [apiServer] + (federationServer.map { [$0] } ?? []) {
             group.enter()

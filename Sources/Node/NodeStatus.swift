@@ -1,6 +1,7 @@
 import Foundation
 import Model
 import Store
+import Sync
 
 extension OpenNode {
     /// The node's identity, stored data and audit state, as `fedtrace status --json` and
@@ -17,6 +18,49 @@ extension OpenNode {
             "aggregationLinks": .number(String(counts.aggregationLinks)),
             "auditRecords": .number(String(counts.auditRecords)), "auditIntact": .bool(audit.isIntact),
             "lastAudit": last.map { .string("\($0.at) \($0.action)") } ?? .null,
+            "sync": .object(try syncReport()),
         ]
+    }
+
+    /// Replication state (docs/sync.md): per outbound stream and recipient the positions
+    /// created, sent and acknowledged, the lag and the last error; per inbound stream the
+    /// position received; the peers; the newest refused deltas.
+    public func syncReport() throws -> JSONObject {
+        let sync = SyncStore(store)
+        let streams = Dictionary(uniqueKeysWithValues: try sync.outboundStreams().map { ($0.stream, $0) })
+        var outbound: [JSONValue] = []
+        for progress in try sync.progress() {
+            guard let stream = streams[progress.stream] else { continue }
+            let backlog = try sync.backlog(stream: progress.stream, after: progress.acknowledged)
+            outbound.append(.object([
+                "stream": .string(progress.stream), "recipient": .string(progress.recipient),
+                "created": .number(String(stream.lastSequence)), "sent": .number(String(progress.sent)),
+                "acknowledged": .number(String(progress.acknowledged)),
+                "lagDeltas": .number(String(stream.lastSequence - progress.acknowledged)), "lagEvents": .number(String(backlog.events)),
+                "oldestUnacknowledged": backlog.oldest.map(JSONValue.string) ?? .null,
+                "closed": .bool(stream.closed),
+                "lastError": progress.lastError.map(JSONValue.string) ?? .null,
+                "lastErrorAt": progress.lastErrorAt.map(JSONValue.string) ?? .null,
+            ]))
+        }
+        let inbound: [JSONValue] = try sync.positions().map { p in
+            .object([
+                "stream": .string(p.stream), "origin": .string(p.origin), "received": .number(String(p.sequence)),
+                "events": .number(String(p.events)), "updatedAt": .string(p.updatedAt),
+                "stopped": p.stopped.map(JSONValue.string) ?? .null,
+            ])
+        }
+        let peers: [JSONValue] = try sync.peers().map { p in
+            .object([
+                "party": .string(p.party), "endpoint": .string(p.endpoint), "sealingCertificate": .bool(p.sealingCertificate != nil),
+                "lastSeen": p.lastSeen.map(JSONValue.string) ?? .null, "lastError": p.lastError.map(JSONValue.string) ?? .null,
+                "lastErrorAt": p.lastErrorAt.map(JSONValue.string) ?? .null,
+            ])
+        }
+        let rejections: [JSONValue] = try sync.rejections(limit: 10).map { r in
+            .object(["peer": .string(r.peer), "stream": .string(r.stream), "sequence": .number(String(r.sequence)),
+                     "code": .string(r.code), "reason": .string(r.reason), "at": .string(r.at)])
+        }
+        return ["outbound": .array(outbound), "inbound": .array(inbound), "peers": .array(peers), "rejected": .array(rejections)]
     }
 }

@@ -365,6 +365,17 @@ public struct SyncStore: Sendable {
         }
     }
 
+    /// Events in deltas of `stream` after `sequence`, and when the first of those deltas was made.
+    public func backlog(stream: String, after sequence: Int64) throws -> (events: Int64, oldest: String?) {
+        try database.read { db in
+            let s = try db.cached("SELECT coalesce(sum(event_count), 0), min(created) FROM outbox WHERE stream = ? AND sequence > ?")
+                .bind([.text(stream), .integer(sequence)])
+            defer { s.reset() }
+            guard try s.step() else { return (0, nil) }
+            return (s.int64(0), s.text(1))
+        }
+    }
+
     /// Records that deltas up to `sequence` were pushed to `recipient`.
     public func recordSent(stream: String, recipient: String, sequence: Int64) throws {
         try database.write { db in

@@ -346,6 +346,13 @@ public final class SyncEngine: Sendable {
         return .applied(receipt: try receipt(for: after, now: now), position: after.sequence, events: events.count, replayed: false)
     }
 
+    /// The signed receipt for this node's position on `stream` (made and stored if missing),
+    /// or nil before its first delta.
+    public func receipt(forStream stream: String, now: Date = Date()) throws -> [UInt8]? {
+        guard let position = try store.position(stream), position.sequence > 0 else { return nil }
+        return try receipt(for: position, now: now)
+    }
+
     /// The signed receipt for a position: the stored one, or a new one (then stored).
     func receipt(for position: InboundPosition, now: Date) throws -> [UInt8] {
         if let stored = position.receipt { return stored }

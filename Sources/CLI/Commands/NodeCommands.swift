@@ -112,8 +112,39 @@ enum StatusCommand {
             output.line("uims      \(counts.uims) identifiers, \(counts.aggregationLinks) aggregation links")
             output.line("audit     \(counts.auditRecords) records, " + (audit.isIntact ? "chain intact" : "CHAIN BROKEN: \(audit.problem ?? "")"))
             if let last { output.line("last      \(last.at) \(last.action) by \(last.actor)") }
+            printSync(try node.syncReport(), output)
         }
         return 0
+    }
+}
+
+extension StatusCommand {
+    /// The replication part of `status`: one line per outbound stream and recipient, per
+    /// inbound stream, per peer, and the newest refused deltas.
+    static func printSync(_ report: JSONObject, _ output: Output) {
+        func items(_ key: String) -> [JSONObject] { (report[key]?.arrayValue ?? []).compactMap(\.objectValue) }
+        func text(_ o: JSONObject, _ key: String) -> String {
+            switch o[key] { case .string(let s)?: return s; case .number(let n)?: return n; default: return "-" }
+        }
+        for o in items("outbound") {
+            var line = "sent      \(text(o, "stream")) → \(text(o, "recipient")): created \(text(o, "created")), sent \(text(o, "sent")), acknowledged \(text(o, "acknowledged")), lag \(text(o, "lagDeltas")) deltas / \(text(o, "lagEvents")) events"
+            if o["closed"] == .bool(true) { line += " (closed)" }
+            if let error = o["lastError"]?.stringValue { line += "; last error: \(error)" }
+            output.line(line)
+        }
+        for o in items("inbound") {
+            var line = "received  \(text(o, "stream")): position \(text(o, "received")), \(text(o, "events")) events, updated \(text(o, "updatedAt"))"
+            if let stopped = o["stopped"]?.stringValue { line += "; STOPPED: \(stopped)" }
+            output.line(line)
+        }
+        for o in items("peers") {
+            var line = "peer      \(text(o, "party")) at \(text(o, "endpoint")): " + (o["lastSeen"]?.stringValue.map { "last seen \($0)" } ?? "never reached")
+            if let error = o["lastError"]?.stringValue { line += "; error: \(error)" }
+            output.line(line)
+        }
+        for o in items("rejected") {
+            output.line("refused   delta \(text(o, "sequence")) of \(text(o, "stream")) from \(text(o, "peer")) at \(text(o, "at")): \(text(o, "code")): \(text(o, "reason"))")
+        }
     }
 }
 

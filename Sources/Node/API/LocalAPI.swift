@@ -53,6 +53,7 @@ public final class LocalAPI: Sendable {
                     ]
                 }
                 gauges.append(.init(name: "fedtrace_store_up", help: "1 when the store answered this scrape.", value: gauges.isEmpty ? 0 : 1))
+                if let sync = try? node.syncReport() { gauges += Self.syncGauges(sync) }
                 return HTTPResponse(status: 200, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
                                     body: Array(metrics.exposition(gauges: gauges).utf8))
             },
@@ -60,6 +61,45 @@ public final class LocalAPI: Sendable {
                 HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: Array(OpenAPIDocument.json.utf8))
             },
         ])
+    }
+
+    /// Replication gauges from `OpenNode.syncReport()`, grouped by metric name.
+    static func syncGauges(_ report: JSONObject) -> [MetricsRegistry.Gauge] {
+        func number(_ o: JSONObject, _ key: String) -> Double { o[key].flatMap { if case .number(let n) = $0 { Double(n) } else { nil } } ?? 0 }
+        func text(_ o: JSONObject, _ key: String) -> String { o[key]?.stringValue ?? "" }
+        let outbound = (report["outbound"]?.arrayValue ?? []).compactMap(\.objectValue)
+        let inbound = (report["inbound"]?.arrayValue ?? []).compactMap(\.objectValue)
+        let peers = (report["peers"]?.arrayValue ?? []).compactMap(\.objectValue)
+        var gauges: [MetricsRegistry.Gauge] = []
+        for position in ["created", "sent", "acknowledged"] {
+            for o in outbound {
+                gauges.append(.init(name: "fedtrace_sync_outbound_sequence", help: "Highest delta sequence of an outbound stream, by recipient and position (created, sent, acknowledged).",
+                                    value: number(o, position), labels: [("stream", text(o, "stream")), ("recipient", text(o, "recipient")), ("position", position)]))
+            }
+        }
+        for o in outbound {
+            gauges.append(.init(name: "fedtrace_sync_outbound_lag_events", help: "Events cut into deltas a recipient has not acknowledged.",
+                                value: number(o, "lagEvents"), labels: [("stream", text(o, "stream")), ("recipient", text(o, "recipient"))]))
+        }
+        for o in outbound {
+            gauges.append(.init(name: "fedtrace_sync_outbound_error", help: "1 when the last push of a stream to a recipient failed or was refused.",
+                                value: o["lastError"] == .null ? 0 : 1, labels: [("stream", text(o, "stream")), ("recipient", text(o, "recipient"))]))
+        }
+        for o in inbound {
+            gauges.append(.init(name: "fedtrace_sync_inbound_sequence", help: "Highest delta sequence applied contiguously on an inbound stream.",
+                                value: number(o, "received"), labels: [("stream", text(o, "stream")), ("origin", text(o, "origin"))]))
+        }
+        for o in inbound {
+            gauges.append(.init(name: "fedtrace_sync_inbound_stopped", help: "1 when an inbound stream stopped on a broken hash chain.",
+                                value: o["stopped"] == .null ? 0 : 1, labels: [("stream", text(o, "stream")), ("origin", text(o, "origin"))]))
+        }
+        for o in peers {
+            gauges.append(.init(name: "fedtrace_sync_peer_up", help: "1 when the last exchange with a peer succeeded.",
+                                value: o["lastError"] == .null && o["lastSeen"] != .null ? 1 : 0, labels: [("peer", text(o, "party"))]))
+        }
+        gauges.append(.init(name: "fedtrace_sync_rejected_recent", help: "Deltas refused here among the newest ten kept for status.",
+                            value: Double(report["rejected"]?.arrayValue?.count ?? 0)))
+        return gauges
     }
 
     /// The `HTTPHandler` for `HTTPServer`: authenticates, routes, records metrics. Never throws.

@@ -60,11 +60,14 @@ public final class MetricsRegistry: Sendable {
         public let name: String
         public let help: String
         public let value: Double
+        /// Label pairs, in order (e.g. stream and recipient).
+        public let labels: [(String, String)]
 
-        public init(name: String, help: String, value: Double) {
+        public init(name: String, help: String, value: Double, labels: [(String, String)] = []) {
             self.name = name
             self.help = help
             self.value = value
+            self.labels = labels
         }
     }
 
@@ -91,8 +94,12 @@ public final class MetricsRegistry: Sendable {
             out += "fedtrace_http_request_duration_seconds_sum{\(labels)} \(Self.format(histogram.sum))\n"
             out += "fedtrace_http_request_duration_seconds_count{\(labels)} \(histogram.count)\n"
         }
+        var described = Set<String>()
         for gauge in gauges {
-            out += "# HELP \(gauge.name) \(gauge.help)\n# TYPE \(gauge.name) gauge\n\(gauge.name) \(Self.format(gauge.value))\n"
+            // One HELP/TYPE per metric name; samples of a name must be adjacent (callers group them).
+            if described.insert(gauge.name).inserted { out += "# HELP \(gauge.name) \(gauge.help)\n# TYPE \(gauge.name) gauge\n" }
+            let labels = gauge.labels.isEmpty ? "" : "{" + gauge.labels.map { "\($0.0)=\"\(Self.escape($0.1))\"" }.joined(separator: ",") + "}"
+            out += "\(gauge.name)\(labels) \(Self.format(gauge.value))\n"
         }
         return out
     }
