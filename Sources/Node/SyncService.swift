@@ -23,6 +23,8 @@ public final class SyncService: Sendable {
         public var window: Int = 32
         /// Retention purge period.
         public var purgeInterval: TimeInterval = 60
+        /// How often the scheduler looks for peers added by `fedtrace peer add`.
+        public var peerRefreshInterval: TimeInterval = 2
         /// Retry delays after a failed connection: from `minBackoff`, doubling, at most `maxBackoff`, with jitter.
         public var minBackoff: TimeInterval = 0.25
         public var maxBackoff: TimeInterval = 30
@@ -143,7 +145,7 @@ public final class SyncService: Sendable {
         var lastPeers = Date.distantPast
         while !isStopped {
             let now = Date()
-            if now.timeIntervalSince(lastPeers) >= 2 {
+            if now.timeIntervalSince(lastPeers) >= settings.peerRefreshInterval {
                 lastPeers = now
                 refreshWorkers()
             }

@@ -56,13 +56,13 @@ enum GenerateCommand {
 }
 
 enum BenchCommand {
-    static let scenarios = ["capture", "crypto", "http"]
+    static let scenarios = ["capture", "crypto", "http", "replicate"]
 
     static let command = Command(
         "bench", summary: "measure a scenario of DESIGN §14 against its same-run physical baseline (use a release build)",
         usage: "[SCENARIO...] [--events N] [--json] [--json-file FILE]",
         options: [
-            OptionSpec("events", value: "N", help: "events for the capture scenario (default 200000)"),
+            OptionSpec("events", value: "N", help: "events for the capture and replicate scenarios (default 200000; DESIGN §14 states replicate for 1000000)"),
             OptionSpec("seconds", value: "S", help: "seconds per measurement for the crypto and http scenarios (default 2)"),
             OptionSpec("clients", value: "N", help: "concurrent keep-alive clients for the http scenario (default 8)"),
             jsonOption,
@@ -93,6 +93,11 @@ enum BenchCommand {
                                                  workDirectory: work.appendingPathComponent("http")) { message in
                     if !arguments.flag("json") { output.error("http: \(message)") }
                 }
+            case "replicate":
+                let events = try arguments.integer("events", default: 200_000, in: 1000...50_000_000)
+                results.append(try ReplicateBenchmark.run(events: events, workDirectory: work.appendingPathComponent("replicate")) { message in
+                    if !arguments.flag("json") { output.error("replicate: \(message)") }
+                })
             case "crypto":
                 results += try runCryptoBenchmark(seconds: Double(try arguments.integer("seconds", default: 2, in: 1...600)))
             default:

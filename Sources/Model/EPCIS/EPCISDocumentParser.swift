@@ -235,7 +235,10 @@ public enum EPCISDocumentParser {
         case .association:
             if parentID == nil { throw fail("parentID", "is required in an AssociationEvent") }
         case .transaction:
-            if (event["bizTransactionList"]?.arrayValue ?? []).isEmpty { throw fail("bizTransactionList", "a TransactionEvent needs at least one business transaction") }
+            // A received copy may lack it: Article 8.4.1 (e) is not core, and agreements may redact it.
+            if builder != nil, (event["bizTransactionList"]?.arrayValue ?? []).isEmpty {
+                throw fail("bizTransactionList", "a TransactionEvent needs at least one business transaction")
+            }
         case .transformation:
             let hasInput = event["inputEPCList"] != nil || event["inputQuantityList"] != nil
             let hasOutput = event["outputEPCList"] != nil || event["outputQuantityList"] != nil
