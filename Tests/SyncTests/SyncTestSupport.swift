@@ -140,6 +140,15 @@ enum Agreements {
           "rowFilter": {},
           "fields": ["a", "b", "e", "f", "g", "h", "i", "j"],
           "duties": {"retentionDays": 730, "receipts": true}
+        },
+        {
+          "id": "kz-answers-ua",
+          "from": ["urn:fctc:party:KZ"],
+          "to": ["urn:fctc:party:UA"],
+          "action": "answerEnquiry",
+          "rowFilter": {},
+          "fields": ["a", "b", "e", "f", "g", "h", "i", "j"],
+          "duties": {"retentionDays": 730, "receipts": true}
         }
       ],
       "onwardTransfer": {"allowed": false},
