@@ -298,6 +298,10 @@ public final class SyncEngine: Sendable {
         guard held.agreement.id == header.agreementID, held.agreement.version == header.agreementVersion else {
             throw SyncError(code: "delta.agreement", reason: "agreement \(header.agreementHash) is \(held.agreement.id) v\(held.agreement.version) here, not \(header.agreementID) v\(header.agreementVersion)")
         }
+        // Deltas replicate: a flow with another action (an enquiry answer) carries other fields and retention.
+        if let flow = held.agreement.flow(header.flow), flow.action != .replicate {
+            throw SyncError(code: "delta.agreement", reason: "flow \(header.flow) of agreement \(header.agreementID) is \(flow.action.rawValue), not replicate")
+        }
         // The chain.
         let expectedPrevious = position?.deltaHash ?? SyncStore.zeroHash
         guard header.previousDeltaHash == expectedPrevious else {

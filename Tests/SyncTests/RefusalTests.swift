@@ -340,6 +340,20 @@ struct RefusalTests {
         #expect(try ua.events().isEmpty)
     }
 
+    @Test("A hand-made delta on an answerEnquiry flow from KZ to UA (wider fields, longer retention): delta.agreement")
+    func notAReplicateFlow() throws {
+        let ua = try SyncNode(Parties.ua, agreements: [Agreements.bilateral])
+        let answers = try #require(Agreements.bilateral.agreement.flow("kz-answers-ua"))
+        #expect(answers.action == .answerEnquiry)
+        // Redacted by the answer flow: keeps (b) tt:facilityID, which the replicate flow does not share.
+        let event = try Events.document([Events.commissioning(1)]).events[0]
+        let wide = DeltaEvent(hashID: event.hashID, declaresError: false, context: 0, event: Redaction.redact(event.body, flow: answers).event)
+        #expect(wide.event["ilmd"]?.objectValue?["tt:facilityID"] != nil)
+        let outcome = ua.receive(try HandMade.parcel(events: [wide], flow: "kz-answers-ua"))
+        try Self.expectRefused(outcome, "delta.agreement", at: ua)
+        #expect(try ua.events().isEmpty)
+    }
+
     @Test("A payload digest or event count that disagrees with the payload: delta.payload")
     func payloadMismatch() throws {
         let ua = try SyncNode(Parties.ua, agreements: [Agreements.bilateral])
