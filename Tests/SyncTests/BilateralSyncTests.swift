@@ -130,4 +130,21 @@ struct BilateralSyncTests {
         #expect(try kz.store.verifyAudit().isIntact)
         #expect(try ua.store.verifyAudit().isIntact)
     }
+
+    @Test("An error declaration travels beside the event it declares, under the same hash ID")
+    func errorDeclaration() throws {
+        let kz = try SyncNode(Parties.kz, agreements: [Agreements.bilateral])
+        let ua = try SyncNode(Parties.ua, agreements: [Agreements.bilateral])
+        let event = Events.commissioning(1)
+        let declaration = String(event.dropLast()) + #","errorDeclaration":{"declarationTime":"2026-03-04T00:00:00.000Z","reason":"incorrect_data"}}"#
+        let original = try kz.capture([event])
+        #expect(try kz.push(to: ua).map(\.appliedEvents) == [1])
+        let declared = try kz.capture([declaration])
+        #expect(declared.capturedIDs == original.capturedIDs)
+        #expect(try kz.push(to: ua).map(\.appliedEvents) == [1])
+        let atUA = try ua.store.events(hashID: original.capturedIDs[0])
+        #expect(atUA.map(\.declaresError) == [false, true])
+        #expect(try object(atUA[1].raw)["errorDeclaration"]?.objectValue?["reason"] == "incorrect_data")
+        #expect(try kz.sync.progress(recipient: Parties.ua.urn).first?.acknowledged == 2)
+    }
 }

@@ -354,12 +354,20 @@ struct RefusalTests {
         #expect(try ua.events().isEmpty)
     }
 
-    @Test("A payload digest or event count that disagrees with the payload: delta.payload")
+    @Test("A payload digest, event count, error flag or hash ID that disagrees with the payload, or an invalid event: delta.payload")
     func payloadMismatch() throws {
         let ua = try SyncNode(Parties.ua, agreements: [Agreements.bilateral])
         let events = [try HandMade.inScope(1)]
         try Self.expectRefused(ua.receive(try HandMade.parcel(events: events, payloadDigest: String(repeating: "ab", count: 32))), "delta.payload", at: ua)
         try Self.expectRefused(ua.receive(try HandMade.parcel(events: events, eventCount: 2)), "delta.payload", at: ua)
+        let flagged = DeltaEvent(hashID: events[0].hashID, declaresError: true, context: events[0].context, event: events[0].event)
+        try Self.expectRefused(ua.receive(try HandMade.parcel(events: [flagged])), "delta.payload", at: ua)
+        let badHash = DeltaEvent(hashID: "sha-256:abc", declaresError: false, context: events[0].context, event: events[0].event)
+        try Self.expectRefused(ua.receive(try HandMade.parcel(events: [badHash])), "delta.payload", at: ua)
+        var invalid = events[0].event
+        invalid["eventTime"] = "yesterday"
+        try Self.expectRefused(ua.receive(try HandMade.parcel(events: [DeltaEvent(hashID: events[0].hashID, declaresError: false, context: 0, event: invalid)])),
+                               "delta.payload", at: ua)
         try Self.expectPosition(ua, 0, events: 0)
         #expect(ua.receive(try HandMade.parcel(events: events)).appliedEvents == 1)
     }
