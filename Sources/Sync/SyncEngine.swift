@@ -205,6 +205,10 @@ public final class SyncEngine: Sendable {
         guard hash == receipt.deltaHash else {
             throw SyncError(code: "receipt.hash", reason: "receipt from \(recipient) for \(receipt.stream) #\(receipt.sequence) names another delta hash")
         }
+        // Only a recipient of the stream has a position to acknowledge (recordReceipt would match no row).
+        guard try store.progress(recipient: recipient).contains(where: { $0.stream == receipt.stream }) else {
+            throw SyncError(code: "receipt.recipient", reason: "\(recipient) is not a recipient of \(receipt.stream)")
+        }
         try store.recordReceipt(stream: receipt.stream, recipient: recipient, sequence: receipt.sequence, receipt: signed, now: now)
         return receipt
     }

@@ -74,6 +74,15 @@ struct ReceiptTests {
         #expect(try kz.sync.progress(recipient: Parties.ua.urn).first?.acknowledged == 0)
     }
 
+    @Test("A receipt from a Party that is not a recipient of the stream is refused")
+    func notARecipient() throws {
+        let (kz, _, deltas, _) = try Self.delivered()
+        // DE signs, as itself, a receipt for KZ's stream to UA with the right hash.
+        let claim = Receipt(stream: Self.stream, sequence: 1, deltaHash: deltas[0].deltaHash, receiver: Parties.de.urn, at: isoTime(Date()))
+        #expect(Self.refusal { try kz.engine.acceptReceipt(try Self.sign(claim, as: SyncPKI.shared.de), from: Parties.de.urn) } == "receipt.recipient")
+        #expect(try kz.sync.progress().map(\.recipient) == [Parties.ua.urn])
+    }
+
     @Test("An older receipt does not move the acknowledged position back")
     func olderReceipt() throws {
         let (kz, _, _, receipts) = try Self.delivered()
