@@ -70,6 +70,8 @@ struct BilateralSyncTests {
 
         // The receiver keeps the origin's @context with the events, and indexes their UIMs.
         #expect(try ua.count("SELECT count(*) FROM events WHERE context_id IS NULL") == 0)
+        let contexts = { (node: SyncNode) in try node.store.database.read { db in try db.prepare("SELECT body FROM contexts").rows { $0.blob(0) } } }
+        #expect(try contexts(ua) == contexts(kz))
         #expect(try ua.count("SELECT count(*) FROM uims u JOIN events e ON e.id = u.event_id WHERE e.origin = ?", [.text(Parties.kz.urn)])
                 == kz.count("SELECT count(*) FROM uims"))
 
