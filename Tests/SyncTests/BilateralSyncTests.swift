@@ -3,7 +3,7 @@ import Testing
 import Crypto
 import Model
 import Policy
-@testable import Store
+import Store
 @testable import Sync
 
 /// KZ → UA under the bilateral agreement: what arrives, how it is redacted, kept and acknowledged.

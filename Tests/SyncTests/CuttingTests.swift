@@ -3,7 +3,7 @@ import Testing
 import Crypto
 import Model
 import Policy
-@testable import Store
+import Store
 @testable import Sync
 
 /// When the origin cuts deltas, and which of its events go into them.

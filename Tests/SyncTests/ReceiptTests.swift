@@ -3,7 +3,7 @@ import Testing
 import Crypto
 import Model
 import Policy
-@testable import Store
+import Store
 @testable import Sync
 
 /// Receipts at the origin: only the recipient's signature over a delta we made counts.

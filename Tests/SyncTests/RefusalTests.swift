@@ -3,7 +3,7 @@ import Testing
 import Crypto
 import Model
 import Policy
-@testable import Store
+import Store
 @testable import Sync
 
 /// Deltas the receiver must refuse: each refusal applies nothing, is recorded in
