@@ -205,6 +205,10 @@ public final class SyncEngine: Sendable {
         guard hash == receipt.deltaHash else {
             throw SyncError(code: "receipt.hash", reason: "receipt from \(recipient) for \(receipt.stream) #\(receipt.sequence) names another delta hash")
         }
+        // Only a recipient of the stream has a position to acknowledge (recordReceipt would match no row).
+        guard try store.progress(recipient: recipient).contains(where: { $0.stream == receipt.stream }) else {
+            throw SyncError(code: "receipt.recipient", reason: "\(recipient) is not a recipient of \(receipt.stream)")
+        }
         try store.recordReceipt(stream: receipt.stream, recipient: recipient, sequence: receipt.sequence, receipt: signed, now: now)
         return receipt
     }
@@ -297,6 +301,10 @@ public final class SyncEngine: Sendable {
         }
         guard held.agreement.id == header.agreementID, held.agreement.version == header.agreementVersion else {
             throw SyncError(code: "delta.agreement", reason: "agreement \(header.agreementHash) is \(held.agreement.id) v\(held.agreement.version) here, not \(header.agreementID) v\(header.agreementVersion)")
+        }
+        // Deltas replicate: a flow with another action (an enquiry answer) carries other fields and retention.
+        if let flow = held.agreement.flow(header.flow), flow.action != .replicate {
+            throw SyncError(code: "delta.agreement", reason: "flow \(header.flow) of agreement \(header.agreementID) is \(flow.action.rawValue), not replicate")
         }
         // The chain.
         let expectedPrevious = position?.deltaHash ?? SyncStore.zeroHash
