@@ -96,8 +96,11 @@ public enum Evaluation {
     }
 
     /// `outbound` for an event as a JSON object.
+    ///
+    /// With `onlyFlow`, only that flow is evaluated (a stream carries one flow: an event that an
+    /// earlier flow also matches still belongs to this one's stream).
     public static func outbound(event: JSONObject, recipient: PartyID, origin: PartyID, agreement: Agreement, signedBy: Set<PartyID>,
-                                at: Timestamp, action: Agreement.Flow.Action = .replicate) -> Decision {
+                                at: Timestamp, action: Agreement.Flow.Action = .replicate, onlyFlow: String? = nil) -> Decision {
         var conditions = activity(of: agreement, signedBy: signedBy, at: at)
         let parties = Set(agreement.partyIDs)
         conditions.append(Condition(flowID: nil, name: "origin", path: "", actual: origin.urn, expected: "a Party to the agreement", passed: parties.contains(origin)))
@@ -106,7 +109,7 @@ public enum Evaluation {
         let facts = EventFacts(event)
         var flowConditions: [Condition] = []
         if agreementOK {
-            for flow in agreement.flows where flow.action == action {
+            for flow in agreement.flows where flow.action == action && (onlyFlow == nil || flow.id == onlyFlow) {
                 let checked = Self.flowConditions(flow, sender: origin, recipient: recipient) + rowConditions(flow, facts: facts, origin: origin, recipient: recipient)
                 if checked.allSatisfy(\.passed) {
                     let (redacted, removed) = Redaction.redact(event, flow: flow)

@@ -132,8 +132,8 @@ public final class SyncEngine: Sendable {
             var redacted: JSONObject?
             for recipient in recipients {
                 let decision = Evaluation.outbound(event: body, recipient: recipient, origin: party, agreement: held.agreement,
-                                                   signedBy: held.signedBy, at: at)
-                guard decision.permitted, decision.flowID == flow.id, let r = decision.redactedEvent else { redacted = nil; break }
+                                                   signedBy: held.signedBy, at: at, onlyFlow: flow.id)
+                guard decision.permitted, let r = decision.redactedEvent else { redacted = nil; break }
                 redacted = r
             }
             guard let redacted else { continue }

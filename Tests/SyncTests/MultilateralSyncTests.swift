@@ -95,10 +95,9 @@ struct MultilateralSyncTests {
     }
 }
 
-/// An event two flows permit to one recipient. Known issue: `SyncEngine.build` asks
-/// `Evaluation.outbound` which flow carries an event to each recipient, and that answers with
-/// the first matching flow of the agreement; an event another flow already carries to DE is
-/// therefore left out of the KZ → {UA, DE} stream for UA too, although its flow permits it.
+/// An event two flows permit to one recipient: each stream evaluates its own flow only
+/// (`Evaluation.outbound(onlyFlow:)`), so an event an earlier catch-all flow also carries to
+/// DE still travels on the KZ → {UA, DE} stream its flow permits.
 @Suite("Multilateral sync: overlapping flows")
 struct OverlappingFlowTests {
     @Test("An event a catch-all flow to DE also matches still reaches UA on the shared flow")
@@ -114,10 +113,8 @@ struct OverlappingFlowTests {
         let captured = try kz.capture([Events.commissioning(1)])
         let deltas = try kz.cut()
         let shared = StreamName(origin: Parties.kz, agreementHash: held.agreement.hash, flow: "kz-commissioning").description
-        withKnownIssue("SyncEngine.build keeps only events whose first matching flow (per recipient) is the stream's flow") {
-            let delta = try #require(deltas.first { $0.stream == shared })
-            #expect(ua.receive(try kz.parcel(delta)).appliedEvents == 1)
-            #expect(try ua.events().map(\.hashID) == captured.capturedIDs)
-        }
+        let delta = try #require(deltas.first { $0.stream == shared })
+        #expect(ua.receive(try kz.parcel(delta)).appliedEvents == 1)
+        #expect(try ua.events().map(\.hashID) == captured.capturedIDs)
     }
 }
