@@ -25,10 +25,11 @@ public struct CutLimits: Sendable, Equatable {
     /// A partial delta is cut once its oldest event has waited this long.
     public var maxAge: TimeInterval
 
+    /// Values are clamped to sane bounds (1 to 100,000 events, 1 KiB to 64 MiB, 0 to 1 hour).
     public init(maxEvents: Int = 1000, maxPayloadBytes: Int = 4 << 20, maxAge: TimeInterval = 1) {
-        self.maxEvents = maxEvents
-        self.maxPayloadBytes = maxPayloadBytes
-        self.maxAge = maxAge
+        self.maxEvents = min(max(1, maxEvents), 100_000)
+        self.maxPayloadBytes = min(max(1024, maxPayloadBytes), 64 << 20)
+        self.maxAge = min(max(0, maxAge), 3600)
     }
 }
 
