@@ -169,6 +169,7 @@ public struct SyncStore: Sendable {
         delta_id TEXT NOT NULL,
         events INTEGER NOT NULL,
         received_at TEXT NOT NULL,
+        signed BLOB NOT NULL,              -- the origin's CMS SignedData (DER): evidence of what was received
         PRIMARY KEY (stream, sequence)
     ) WITHOUT ROWID;
     CREATE TABLE peers (
@@ -458,8 +459,11 @@ public struct SyncStore: Sendable {
         public let deltaID: String
         public let deltaHash: String
         public let previousHash: String
+        /// The signed delta (DER), kept as evidence.
+        public let signed: [UInt8]
         public init(stream: String, origin: String, agreementHash: String, flow: String, sequence: Int64, deltaID: String,
-                    deltaHash: String, previousHash: String) {
+                    deltaHash: String, previousHash: String, signed: [UInt8]) {
+            self.signed = signed
             self.stream = stream
             self.origin = origin
             self.agreementHash = agreementHash
@@ -503,9 +507,9 @@ public struct SyncStore: Sendable {
                     events = events + excluded.events, updated_at = excluded.updated_at, receipt = NULL
                 """).bind([.text(delta.stream), .text(delta.origin), .text(delta.agreementHash), .text(delta.flow), .integer(delta.sequence),
                            .text(delta.deltaHash), .integer(Int64(events.count)), .text(at)]).run()
-            try db.cached("INSERT INTO received_deltas(stream, sequence, delta_hash, delta_id, events, received_at) VALUES (?, ?, ?, ?, ?, ?)")
+            try db.cached("INSERT INTO received_deltas(stream, sequence, delta_hash, delta_id, events, received_at, signed) VALUES (?, ?, ?, ?, ?, ?, ?)")
                 .bind([.text(delta.stream), .integer(delta.sequence), .text(delta.deltaHash), .text(delta.deltaID),
-                       .integer(Int64(events.count)), .text(at)]).run()
+                       .integer(Int64(events.count)), .text(at), .blob(delta.signed)]).run()
             let detail: JSONValue = .object([
                 "stream": .string(delta.stream), "sequence": .number(String(delta.sequence)), "deltaID": .string(delta.deltaID),
                 "deltaHash": .string(delta.deltaHash), "events": .number(String(events.count)),
@@ -514,6 +518,14 @@ public struct SyncStore: Sendable {
             ])
             try AuditLog.append(db, actor: delta.origin, action: "delta.apply", detail: JSONWriter.string(detail), at: now)
             return result
+        }
+    }
+
+    /// The signed deltas received on `stream` after `sequence`, in order (evidence export).
+    public func receivedDeltas(stream: String, after sequence: Int64 = 0, limit: Int = 1000) throws -> [(sequence: Int64, deltaHash: String, signed: [UInt8])] {
+        try database.read { db in
+            try db.prepare("SELECT sequence, delta_hash, signed FROM received_deltas WHERE stream = ? AND sequence > ? ORDER BY sequence LIMIT ?")
+                .bind([.text(stream), .integer(sequence), .integer(Int64(limit))]).rows { s in (s.int64(0), s.text(1) ?? "", s.blob(2)) }
         }
     }
 

@@ -25,10 +25,10 @@ public struct CutLimits: Sendable, Equatable {
     /// A partial delta is cut once its oldest event has waited this long.
     public var maxAge: TimeInterval
 
-    /// Values are clamped to sane bounds (1 to 100,000 events, 1 KiB to 64 MiB, 0 to 1 hour).
+    /// Values are clamped to sane bounds (1 to 100,000 events, 1 byte to 64 MiB, 0 to 1 hour).
     public init(maxEvents: Int = 1000, maxPayloadBytes: Int = 4 << 20, maxAge: TimeInterval = 1) {
         self.maxEvents = min(max(1, maxEvents), 100_000)
-        self.maxPayloadBytes = min(max(1024, maxPayloadBytes), 64 << 20)
+        self.maxPayloadBytes = min(max(1, maxPayloadBytes), 64 << 20)
         self.maxAge = min(max(0, maxAge), 3600)
     }
 }
@@ -339,7 +339,7 @@ public final class SyncEngine: Sendable {
         let deadline = try Evaluation.retentionDeadline(receivedAt: at, agreement: held.agreement, flowID: header.flow)
         let applied = SyncStore.ReceivedDelta(stream: routing.stream, origin: header.origin.urn, agreementHash: header.agreementHash, flow: header.flow,
                                               sequence: header.sequence, deltaID: header.deltaID, deltaHash: deltaHash,
-                                              previousHash: header.previousDeltaHash)
+                                              previousHash: header.previousDeltaHash, signed: signed)
         do {
             _ = try store.applyDelta(applied, events: events, contexts: contexts, contextOfEvent: entries.map(\.context),
                                      retentionDeadline: deadline.epochMilliseconds, now: now)
