@@ -66,6 +66,8 @@ public final class NodeServer: Sendable {
     let federationServer: HTTPServer?
     /// Replication (cutter, peer workers, retention), when the node has its certificate folder.
     public let sync: SyncService?
+    /// The relay (mailboxes), on a hub.
+    public let hub: HubService?
 
     /// The local API's bound port.
     public var apiPort: Int { apiServer.port }
@@ -77,6 +79,7 @@ public final class NodeServer: Sendable {
                              log: @escaping @Sendable (String) -> Void = { _ in }) throws -> NodeServer {
         let server = try NodeServer(node: node, syncSettings: syncSettings, log: log)
         server.sync?.start()
+        server.hub?.start()
         return server
     }
 
@@ -136,6 +139,8 @@ public final class NodeServer: Sendable {
             }
         }
         self.sync = sync
+        let hub = certificates != nil && configuration.role == .hub ? HubService(node: node, log: log) : nil
+        self.hub = hub
         let localAPI = LocalAPI(node: node, metrics: metrics, bearerToken: token)
         self.localAPI = localAPI
         var limits = HTTPLimits.default
@@ -159,7 +164,7 @@ public final class NodeServer: Sendable {
             var tls = TLSConfiguration.server(certificateChainFile: certificates.transportCertificate, privateKeyFile: certificates.transportKey,
                                               trustRootsFile: certificates.root, crlFile: certificates.crl, requireClientCertificate: true)
             tls.peerIdentity = FederationAPI.partyIdentity
-            let federationAPI = FederationAPI(node: node, metrics: metrics, sync: sync)
+            let federationAPI = FederationAPI(node: node, metrics: metrics, sync: sync, hub: hub)
             do {
                 federationServer = try HTTPServer.start(
                     configuration: .init(host: fedAddress.host, port: Int(fedAddress.port), tls: tls),
@@ -183,6 +188,7 @@ public final class NodeServer: Sendable {
     /// already durable), and returns when all connections are closed or `timeout` passed.
     public func shutdown(timeout: Duration = .seconds(30)) {
         sync?.stop()
+        hub?.stop()
         let group = DispatchGroup()
         for server in [apiServer] + (federationServer.map { [$0] } ?? []) {
             group.enter()

@@ -30,6 +30,8 @@ public final class SyncService: Sendable {
         public var maxBackoff: TimeInterval = 30
         /// How long a stream waits before resending a delta its recipient refused.
         public var refusalBackoff: TimeInterval = 30
+        /// After a direct push failed and deltas went through the hub, when to try direct again.
+        public var directRetryInterval: TimeInterval = 30
         public var limits = CutLimits()
         public init() {}
     }
@@ -46,6 +48,7 @@ public final class SyncService: Sendable {
     struct State {
         var stopped = false
         var workers: [String: PeerWorker] = [:]
+        var hubWorkers: [String: HubWorker] = [:]
         var held: (at: Date, all: [AgreementStatus])?
         var started = false
     }
@@ -97,8 +100,8 @@ public final class SyncService: Sendable {
     // MARK: - Receiving (called by the federation routes)
 
     /// Receives one sealed delta from the TLS peer `peer`.
-    public func receive(sealed: [UInt8], routing: DeltaRouting, peer: String, now: Date = Date()) -> ReceiveOutcome {
-        let outcome = engine.receive(sealed: sealed, routing: routing, tlsPeer: peer, now: now) { hash in try lookup(hash: hash, now: now) }
+    public func receive(sealed: [UInt8], routing: DeltaRouting, peer: String, relayedBy hub: String? = nil, now: Date = Date()) -> ReceiveOutcome {
+        let outcome = engine.receive(sealed: sealed, routing: routing, tlsPeer: peer, relayedBy: hub, now: now) { hash in try lookup(hash: hash, now: now) }
         if case .refused(let error) = outcome, error.code != "delta.gap" {
             log("refused delta \(routing.sequence) of \(routing.stream) from \(peer): \(error.code): \(error.reason)")
         }
@@ -120,14 +123,16 @@ public final class SyncService: Sendable {
 
     /// Stops the scheduler and every worker; returns when they have finished their current step.
     public func stop() {
-        let (workers, started) = state.withLock { state -> ([PeerWorker], Bool) in
+        let (workers, hubWorkers, started) = state.withLock { state -> ([PeerWorker], [HubWorker], Bool) in
             state.stopped = true
             defer { state.started = false }
-            return (Array(state.workers.values), state.started)
+            return (Array(state.workers.values), Array(state.hubWorkers.values), state.started)
         }
         if started { schedulerDone.wait() }
         for worker in workers { worker.stop() }
+        for worker in hubWorkers { worker.stop() }
         for worker in workers { worker.join() }
+        for worker in hubWorkers { worker.join() }
     }
 
     var isStopped: Bool { state.withLock { $0.stopped } }
@@ -166,10 +171,17 @@ public final class SyncService: Sendable {
         guard let peers = try? engine.store.peers() else { return }
         state.withLock { state in
             guard !state.stopped else { return }
-            for peer in peers where state.workers[peer.party] == nil {
-                let worker = PeerWorker(service: self, party: peer.party)
-                state.workers[peer.party] = worker
-                worker.start()
+            for peer in peers {
+                if Self.isHub(peer.party) {
+                    guard state.hubWorkers[peer.party] == nil else { continue }
+                    let worker = HubWorker(service: self, hub: peer.party)
+                    state.hubWorkers[peer.party] = worker
+                    worker.start()
+                } else if state.workers[peer.party] == nil {
+                    let worker = PeerWorker(service: self, party: peer.party)
+                    state.workers[peer.party] = worker
+                    worker.start()
+                }
             }
         }
     }
@@ -195,6 +207,183 @@ public final class SyncService: Sendable {
     }
 
     func record(_ message: String) { log(message) }
+
+    static func isHub(_ urn: String) -> Bool { (try? PartyID(urn: urn))?.kind == .hub }
+
+    /// The hub this node relays through for `agreement`: a hub peer its relay clause names.
+    func relayHub(for agreementHash: String, now: Date = Date()) -> Peer? {
+        guard let held = try? statuses(now: now).first(where: { $0.stored.hash == agreementHash && $0.isActive }),
+              let hub = held.agreement.relay.viaHub,
+              Evaluation.mayRelay(via: hub, agreement: held.agreement).permitted else { return nil }
+        return try? engine.store.peers().first { $0.party == hub.urn }
+    }
+
+    /// Wakes the hub workers (after a push through the hub, or a relayed receipt to send).
+    func wakeHubs() { for worker in state.withLock({ Array($0.hubWorkers.values) }) { worker.wake() } }
+
+    /// Sends one relay envelope to `hub` (docs/hub.md §1). Returns the mailbox sequence.
+    func relay(via hub: Peer, client: HTTPClient, headers: [(String, String)], body: [UInt8]) throws -> Int64 {
+        try relay(via: hub, client: client, envelopes: [(headers, body)])[0]
+    }
+
+    /// Sends several relay envelopes pipelined; throws on the first refusal.
+    func relay(via hub: Peer, client: HTTPClient, envelopes: [(headers: [(String, String)], body: [UInt8])]) throws -> [Int64] {
+        let requests = envelopes.map { envelope -> HTTPRequest in
+            var fields: HTTPHeaders = ["Content-Type": "application/pkcs7-mime"]
+            for (name, value) in envelope.headers { fields.add(name: name, value: value) }
+            return HTTPRequest(method: .post, target: "/fed/v1/relay", headers: fields, body: envelope.body)
+        }
+        var out: [Int64] = []
+        for response in try client.send(pipelined: requests) {
+            guard response.status == 202, let seq = PeerWorker.member("mailbox", of: response.body).flatMap(Int64.init) else {
+                let code = PeerWorker.member("code", of: response.body) ?? "http.\(response.status)"
+                throw NodeError(code: "relay.refused", reason: "\(hub.party) refused to relay: \(code): \(PeerWorker.member("detail", of: response.body) ?? "")")
+            }
+            out.append(seq)
+        }
+        return out
+    }
+}
+
+/// Works with one hub peer (docs/hub.md §1): registers the agreements that name it for
+/// relay, pulls this node's mailbox, hands each message to the code that serves the direct
+/// route (a relayed delta is applied as if pushed, then its signed receipt goes back through
+/// the hub), and acknowledges what it processed durably.
+final class HubWorker: Sendable {
+    let service: SyncService
+    let hub: String
+    private let signal = DispatchSemaphore(value: 0)
+    private let done = DispatchSemaphore(value: 0)
+    private let stopped = Atomic<Bool>(false)
+
+    init(service: SyncService, hub: String) {
+        self.service = service
+        self.hub = hub
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            run()
+            done.signal()
+        }
+        thread.name = "fedtrace-hub-peer"
+        thread.start()
+    }
+
+    func wake() { signal.signal() }
+
+    func stop() {
+        stopped.store(true, ordering: .sequentiallyConsistent)
+        signal.signal()
+    }
+
+    func join() { done.wait() }
+
+    private var isStopped: Bool { stopped.load(ordering: .sequentiallyConsistent) }
+
+    private func run() {
+        let store = service.engine.store
+        var backoff = service.settings.minBackoff
+        var registered = Set<String>()
+        var client: (endpoint: String, client: HTTPClient)?
+        while !isStopped {
+            do {
+                guard let peer = try store.peers().first(where: { $0.party == hub }) else { return }
+                if client?.endpoint != peer.endpoint {
+                    client = (peer.endpoint, try service.client(for: hub, endpoint: peer.endpoint))
+                }
+                let http = client!.client
+                try register(http, registered: &registered)
+                let processed = try pull(http, peer: peer)
+                try store.recordPeerSeen(hub)
+                backoff = service.settings.minBackoff
+                if processed == 0 { _ = signal.wait(timeout: .now() + 1) }
+            } catch {
+                let reason = (error as? any CodedError).map { "\($0.code): \($0.reason)" } ?? "\(error)"
+                try? store.recordPeerError(hub, error: reason)
+                client?.client.closeIdleConnections()
+                _ = signal.wait(timeout: .now() + backoff * Double.random(in: 0.5...1.5))
+                backoff = min(backoff * 2, service.settings.maxBackoff)
+            }
+        }
+    }
+
+    /// Registers each active agreement whose relay clause names this hub (once per run).
+    private func register(_ http: HTTPClient, registered: inout Set<String>) throws {
+        for status in try service.statuses() where status.isActive && status.agreement.relay.viaHub?.urn == hub && !registered.contains(status.stored.hash) {
+            let signatures = try service.agreements.store.signatures(of: status.stored.hash).map { JSONValue.string(Data($0.cms).base64EncodedString()) }
+            guard case .object(var document)? = try? JSONParser.parse(status.stored.body) else { continue }
+            document["signatures"] = .array([])
+            let body = JSONWriter.serialize(.object(["agreement": .object(document), "signatures": .array(signatures)]))
+            let response = try http.send(HTTPRequest(method: .post, target: "/fed/v1/agreements", headers: ["Content-Type": "application/json"], body: body))
+            guard response.status == 200 else {
+                throw NodeError(code: "relay.register", reason: "\(hub) refused agreement \(status.agreement.id): \(PeerWorker.member("detail", of: response.body) ?? "status \(response.status)")")
+            }
+            registered.insert(status.stored.hash)
+        }
+    }
+
+    /// Pulls and processes one page of the mailbox; returns how many entries it handled.
+    private func pull(_ http: HTTPClient, peer: Peer) throws -> Int {
+        let response = try http.send(HTTPRequest(method: .get, target: "/fed/v1/mailbox?after=0&limit=64"))
+        var limits = JSONParser.Limits()
+        limits.maxStringBytes = 64 << 20  // base64 bodies: a delta may be several MiB
+        guard response.status == 200, case .array(let items)? = try? JSONParser.parse(response.body, limits: limits) else {
+            throw NodeError(code: "relay.mailbox", reason: "\(hub) did not return the mailbox (status \(response.status))")
+        }
+        var last: Int64 = 0
+        for item in items {
+            guard case .object(let o) = item, case .number(let n)? = o["seq"], let seq = Int64(n),
+                  case .string(let kind)? = o["kind"], case .object(let headerObject)? = o["headers"],
+                  case .string(let encoded)? = o["body"], let body = Data(base64Encoded: encoded) else { continue }
+            var headers: [String: String] = [:]
+            for member in headerObject.members { if case .string(let v) = member.value { headers[member.key] = v } }
+            try handle(kind: kind, headers: headers, body: Array(body), http: http, peer: peer)
+            last = seq
+        }
+        if last > 0 {
+            let ack = try http.send(HTTPRequest(method: .post, target: "/fed/v1/mailbox/ack", headers: ["Content-Type": "application/json"],
+                                                body: JSONWriter.serialize(.object(["upTo": .number(String(last))]))))
+            guard ack.status == 200 else { throw NodeError(code: "relay.ack", reason: "\(hub) refused the acknowledgement (status \(ack.status))") }
+        }
+        return items.count
+    }
+
+    /// Dispatches one relayed message. Anything this node cannot use is recorded (the
+    /// receiver's refusal is audited by the engine) and acknowledged, so one bad message
+    /// never blocks the mailbox.
+    private func handle(kind: String, headers: [String: String], body: [UInt8], http: HTTPClient, peer: Peer) throws {
+        let origin = headers["Fedtrace-Origin"] ?? ""
+        switch kind {
+        case "delta":
+            var routingHeaders = headers
+            routingHeaders[DeltaRouting.headerNames.recipients] = headers["Fedtrace-Delta-Recipients"]
+            let routing: DeltaRouting
+            do { routing = try DeltaRouting { routingHeaders[$0] } } catch {
+                service.record("relayed delta from \(origin) via \(hub) has no usable routing header: \(error.reason)")
+                return
+            }
+            switch service.receive(sealed: body, routing: routing, peer: hub, relayedBy: hub) {
+            case .applied(let receipt, _, _, _):
+                // The signed receipt goes back to the origin through the hub.
+                let agreement = StreamName(routing.stream)?.agreementHash ?? ""
+                _ = try service.relay(via: peer, client: http, headers: [
+                    ("Fedtrace-Kind", "receipt"), ("Fedtrace-Message-ID", "urn:fedtrace:receipt:\(SHA256.hexHash(receipt))"),
+                    ("Fedtrace-Origin", service.engine.party.urn), ("Fedtrace-Recipients", routing.origin), ("Fedtrace-Agreement", agreement),
+                ], body: receipt)
+            case .refused(let error):
+                if error.code == "sync.unavailable" { throw error }
+            }
+        case "receipt":
+            do {
+                try service.engine.acceptReceipt(body, from: origin)
+            } catch {
+                service.record("relayed receipt from \(origin) via \(hub) refused: \(error)")
+            }
+        default:
+            service.record("relayed \(kind) from \(origin) via \(hub): not handled by this node")
+        }
+    }
 }
 
 /// Pushes the outbox to one peer (docs/sync.md, "Pipelining"): on (re)connect it asks the
@@ -244,9 +433,21 @@ final class PeerWorker: Sendable {
         var next: [String: Int64] = [:]
         var refusedUntil: [String: Date] = [:]
         var client: (endpoint: String, client: HTTPClient)?
+        // After a failed direct push, deltas go through the hub (when the agreement allows)
+        // until this time; then direct delivery is tried again.
+        var viaHubUntil = Date.distantPast
+        var hubClients: [String: (endpoint: String, client: HTTPClient)] = [:]
+        var lastAcknowledged: [String: (sequence: Int64, at: Date)] = [:]
         while !isStopped {
+            var direct = true
             do {
                 guard let peer = try store.peers().first(where: { $0.party == party }) else { return }
+                if Date() < viaHubUntil, peer.sealingCertificate != nil {
+                    direct = false
+                    let sent = try relayThroughHub(peer, next: &next, lastAcknowledged: &lastAcknowledged, clients: &hubClients)
+                    if sent == 0 { pause(1) }
+                    continue
+                }
                 if client?.endpoint != peer.endpoint {
                     client = (peer.endpoint, try service.client(for: party, endpoint: peer.endpoint))
                     synced = false
@@ -258,18 +459,7 @@ final class PeerWorker: Sendable {
                     synced = true
                     try store.recordPeerSeen(party)
                 }
-                let now = Date()
-                let streams = try store.outboundStreams().filter { $0.recipients.contains(party) }
-                var batch: [(delta: OutboxDelta, stream: OutboundStream)] = []
-                for progress in try store.progress(recipient: party) where batch.count < service.settings.window {
-                    guard let stream = streams.first(where: { $0.stream == progress.stream }) else { continue }
-                    if let until = refusedUntil[stream.stream], until > now { continue }
-                    let start = next[stream.stream] ?? progress.acknowledged + 1
-                    guard start <= stream.lastSequence else { continue }
-                    for delta in try store.outbox(stream: stream.stream, after: start - 1, limit: service.settings.window - batch.count) {
-                        batch.append((delta, stream))
-                    }
-                }
+                let batch = try pending(next: next, refusedUntil: refusedUntil)
                 if batch.isEmpty {
                     pause(1)
                     continue
@@ -318,14 +508,82 @@ final class PeerWorker: Sendable {
                 if unavailable { pause(backoff) }
             } catch {
                 let reason = (error as? any CodedError).map { "\($0.code): \($0.reason)" } ?? "\(error)"
-                try? store.recordPeerError(party, error: reason)
+                try? store.recordPeerError(party, error: direct ? reason : "via hub: \(reason)")
                 client?.client.closeIdleConnections()
                 synced = false
                 next = [:]
+                if direct, Date() >= viaHubUntil, (try? canRelay()) == true {
+                    // The peer is unreachable directly: go through the hub for a while, at once.
+                    viaHubUntil = Date().addingTimeInterval(service.settings.directRetryInterval)
+                    service.record("\(party) unreachable directly (\(reason)); relaying through the hub")
+                    continue
+                }
                 pause(backoff * Double.random(in: 0.5...1.5))
                 backoff = min(backoff * 2, service.settings.maxBackoff)
             }
         }
+    }
+
+    /// The next deltas to push to this peer, in stream order, at most `window`.
+    private func pending(next: [String: Int64], refusedUntil: [String: Date]) throws -> [(delta: OutboxDelta, stream: OutboundStream)] {
+        let store = service.engine.store
+        let now = Date()
+        let streams = try store.outboundStreams().filter { $0.recipients.contains(party) }
+        var batch: [(delta: OutboxDelta, stream: OutboundStream)] = []
+        for progress in try store.progress(recipient: party) where batch.count < service.settings.window {
+            guard let stream = streams.first(where: { $0.stream == progress.stream }) else { continue }
+            if let until = refusedUntil[stream.stream], until > now { continue }
+            let start = next[stream.stream] ?? progress.acknowledged + 1
+            guard start <= stream.lastSequence else { continue }
+            for delta in try store.outbox(stream: stream.stream, after: start - 1, limit: service.settings.window - batch.count) {
+                batch.append((delta, stream))
+            }
+        }
+        return batch
+    }
+
+    /// Whether some stream to this peer may travel through a hub this node has as a peer.
+    private func canRelay() throws -> Bool {
+        try service.engine.store.outboundStreams().contains { $0.recipients.contains(party) && service.relayHub(for: $0.agreementHash) != nil }
+    }
+
+    /// Sends pending deltas as `delta` envelopes through the hub each stream's agreement
+    /// names (docs/hub.md §1). Receipts come back through this node's mailbox. A stream
+    /// whose receipts stop advancing for a minute is relayed again from its acknowledged
+    /// position (the hub stores a message ID once). Returns the number of deltas relayed.
+    private func relayThroughHub(_ peer: Peer, next: inout [String: Int64], lastAcknowledged: inout [String: (sequence: Int64, at: Date)],
+                                 clients: inout [String: (endpoint: String, client: HTTPClient)]) throws -> Int {
+        let store = service.engine.store
+        let certificate = try service.engine.verifyPeerSealingCertificate(peer.sealingCertificate ?? [], party: party)
+        let now = Date()
+        for progress in try store.progress(recipient: party) {
+            if let last = lastAcknowledged[progress.stream], last.sequence == progress.acknowledged {
+                if now.timeIntervalSince(last.at) > 60 { next[progress.stream] = nil; lastAcknowledged[progress.stream] = (progress.acknowledged, now) }
+            } else {
+                lastAcknowledged[progress.stream] = (progress.acknowledged, now)
+            }
+        }
+        let batch = try pending(next: next, refusedUntil: [:])
+        var relayed = 0
+        for (agreement, items) in Dictionary(grouping: batch, by: { $0.stream.agreementHash }) {
+            guard let hub = service.relayHub(for: agreement) else { continue }
+            if clients[hub.party]?.endpoint != hub.endpoint { clients[hub.party] = (hub.endpoint, try service.client(for: hub.party, endpoint: hub.endpoint)) }
+            let envelopes = try items.map { item -> (headers: [(String, String)], body: [UInt8]) in
+                let routing = service.engine.routing(of: item.delta, recipients: item.stream.recipients)
+                return ([("Fedtrace-Kind", "delta"), ("Fedtrace-Message-ID", item.delta.deltaID), ("Fedtrace-Origin", service.engine.party.urn),
+                         ("Fedtrace-Recipients", party), ("Fedtrace-Agreement", agreement), ("Fedtrace-Stream", item.delta.stream),
+                         ("Fedtrace-Sequence", String(item.delta.sequence)), ("Fedtrace-Delta-ID", item.delta.deltaID),
+                         ("Fedtrace-Delta-Recipients", routing.recipients.joined(separator: " "))],
+                        try service.engine.seal(item.delta, to: [certificate]))
+            }
+            _ = try service.relay(via: hub, client: clients[hub.party]!.client, envelopes: envelopes)
+            for item in items {
+                next[item.delta.stream] = max(next[item.delta.stream] ?? 0, item.delta.sequence + 1)
+                try store.recordSent(stream: item.delta.stream, recipient: party, sequence: item.delta.sequence)
+            }
+            relayed += items.count
+        }
+        return relayed
     }
 
     /// The peer's sealing certificate: stored, or fetched from the peer and verified.

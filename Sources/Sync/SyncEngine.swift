@@ -225,13 +225,16 @@ public final class SyncEngine: Sendable {
     /// chain (sequence, previous hash; replay); each event valid EPCIS and inside the
     /// flow's rows and fields. Then applies it durably and signs the receipt. Every refusal
     /// but a gap is recorded and audited.
-    public func receive(sealed: [UInt8], routing: DeltaRouting, tlsPeer: String, now: Date = Date(),
+    ///
+    /// `relayedBy`: the hub the delta came through (docs/hub.md §1). The TLS peer is then the
+    /// hub, not the origin; the signer = origin binding is checked as for direct delivery.
+    public func receive(sealed: [UInt8], routing: DeltaRouting, tlsPeer: String, relayedBy hub: String? = nil, now: Date = Date(),
                         agreement lookup: (String) throws -> HeldAgreement?) -> ReceiveOutcome {
         do {
-            return try receiveChecked(sealed: sealed, routing: routing, tlsPeer: tlsPeer, now: now, lookup: lookup)
+            return try receiveChecked(sealed: sealed, routing: routing, tlsPeer: tlsPeer, hub: hub, now: now, lookup: lookup)
         } catch let error as SyncError {
             if error.code != "delta.gap" {
-                try? store.recordRejection(DeltaRejection(peer: tlsPeer, stream: routing.stream, sequence: routing.sequence, code: error.code,
+                try? store.recordRejection(DeltaRejection(peer: hub.map { "\(routing.origin) via \($0)" } ?? tlsPeer, stream: routing.stream, sequence: routing.sequence, code: error.code,
                                                           reason: error.reason, at: isoTime(now)), now: now)
             }
             return .refused(error)
@@ -241,10 +244,16 @@ public final class SyncEngine: Sendable {
         }
     }
 
-    private func receiveChecked(sealed: [UInt8], routing: DeltaRouting, tlsPeer: String, now: Date,
+    private func receiveChecked(sealed: [UInt8], routing: DeltaRouting, tlsPeer: String, hub: String?, now: Date,
                                 lookup: (String) throws -> HeldAgreement?) throws -> ReceiveOutcome {
-        guard routing.origin == tlsPeer else {
-            throw SyncError(code: "delta.identity", reason: "the TLS peer \(tlsPeer) is not the delta's origin \(routing.origin)")
+        if let hub {
+            guard tlsPeer == hub, (try? PartyID(urn: hub))?.kind == .hub else {
+                throw SyncError(code: "delta.identity", reason: "\(tlsPeer) is not the hub \(hub) the delta was relayed by")
+            }
+        } else {
+            guard routing.origin == tlsPeer else {
+                throw SyncError(code: "delta.identity", reason: "the TLS peer \(tlsPeer) is not the delta's origin \(routing.origin)")
+            }
         }
         guard let name = StreamName(routing.stream), name.origin.urn == routing.origin else {
             throw SyncError(code: "delta.header-mismatch", reason: "stream \(routing.stream) does not belong to origin \(routing.origin)")

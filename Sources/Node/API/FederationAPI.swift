@@ -17,7 +17,7 @@ public final class FederationAPI: Sendable {
     /// The metrics label of this listener.
     public static let listenerName = "federation"
 
-    public init(node: OpenNode, metrics: MetricsRegistry = MetricsRegistry(), sync: SyncService? = nil) {
+    public init(node: OpenNode, metrics: MetricsRegistry = MetricsRegistry(), sync: SyncService? = nil, hub: HubService? = nil) {
         self.node = node
         self.metrics = metrics
         self.sync = sync
@@ -99,7 +99,7 @@ public final class FederationAPI: Sendable {
                 if let subject = request.context.peerCertificate?.subject { object["peerCertificateSubject"] = .string(subject) }
                 return .json(.object(object))
             },
-        ])
+        ] + (hub?.routes() ?? []))
     }
 
     /// Identity hook for the federation TLS configuration: the first SAN URI that is a valid
