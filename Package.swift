@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Net"], path: "Tests/TestSupport"),
         .testTarget(name: "NetTests", dependencies: ["Net", "Crypto", "TestSupport"]),
         .testTarget(name: "SyncTests", dependencies: ["Sync", "Store", "Policy", "Model", "Crypto", "Generator"]),
-        .testTarget(name: "NodeTests", dependencies: ["Node", "Net", "Store", "Model", "Crypto", "TestSupport"]),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "Sync", "Net", "Store", "Model", "Crypto", "Policy", "Generator", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "Node", "Store", "Model", "Generator", "Crypto", "Policy"]),
     ]
 )

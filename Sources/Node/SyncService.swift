@@ -32,6 +32,9 @@ public final class SyncService: Sendable {
         public var refusalBackoff: TimeInterval = 30
         /// After a direct push failed and deltas went through the hub, when to try direct again.
         public var directRetryInterval: TimeInterval = 30
+        /// A stream relayed through the hub whose receipts stop advancing this long is relayed
+        /// again from its acknowledged position (the hub keeps one copy per message ID).
+        public var relayResendAfter: TimeInterval = 60
         public var limits = CutLimits()
         public init() {}
     }
@@ -549,8 +552,8 @@ final class PeerWorker: Sendable {
 
     /// Sends pending deltas as `delta` envelopes through the hub each stream's agreement
     /// names (docs/hub.md §1). Receipts come back through this node's mailbox. A stream
-    /// whose receipts stop advancing for a minute is relayed again from its acknowledged
-    /// position (the hub stores a message ID once). Returns the number of deltas relayed.
+    /// whose receipts stop advancing for `relayResendAfter` is relayed again from its
+    /// acknowledged position (the hub stores a message ID once). Returns the number relayed.
     private func relayThroughHub(_ peer: Peer, next: inout [String: Int64], lastAcknowledged: inout [String: (sequence: Int64, at: Date)],
                                  clients: inout [String: (endpoint: String, client: HTTPClient)]) throws -> Int {
         let store = service.engine.store
@@ -558,7 +561,7 @@ final class PeerWorker: Sendable {
         let now = Date()
         for progress in try store.progress(recipient: party) {
             if let last = lastAcknowledged[progress.stream], last.sequence == progress.acknowledged {
-                if now.timeIntervalSince(last.at) > 60 { next[progress.stream] = nil; lastAcknowledged[progress.stream] = (progress.acknowledged, now) }
+                if now.timeIntervalSince(last.at) > service.settings.relayResendAfter { next[progress.stream] = nil; lastAcknowledged[progress.stream] = (progress.acknowledged, now) }
             } else {
                 lastAcknowledged[progress.stream] = (progress.acknowledged, now)
             }

@@ -1,0 +1,228 @@
+import Foundation
+import Testing
+import Crypto
+import Generator
+import Model
+import Net
+import Policy
+import Store
+import Sync
+import TestSupport
+@testable import Node
+
+/// A hub and two Parties in one process (docs/hub.md §1): KZ cannot reach UA directly, so its
+/// deltas go through the hub, UA pulls them from its mailbox, applies them and sends the
+/// signed receipts back the same way.
+@Suite(.serialized) struct RelayTests {
+    static let kz = try! PartyID(country: "KZ"), ua = try! PartyID(country: "UA"), hub = try! PartyID(hub: "gsp")
+
+    /// A federation PKI made by the Certs/ scripts, once.
+    static let pki: URL = {
+        let directory = try! makeTemporaryDirectory("relay-pki")
+        func certs(_ script: String, _ arguments: [String]) {
+            let result = try! run("/bin/bash", [repositoryRoot.appendingPathComponent("Certs/\(script)").path] + arguments)
+            precondition(result.status == 0, "\(script): \(result.output)")
+        }
+        certs("make-root.sh", ["--root", directory.appendingPathComponent("root").path])
+        for party in ["KZ", "UA"] { certs("issue-party.sh", [party, directory.appendingPathComponent(party).path, "--root", directory.appendingPathComponent("root").path]) }
+        certs("issue-hub.sh", ["gsp", directory.appendingPathComponent("hub").path, "--root", directory.appendingPathComponent("root").path])
+        return directory
+    }()
+
+    struct Federation {
+        let kz: OpenNode, ua: OpenNode, hub: OpenNode
+        let agreement: Agreement
+    }
+
+    /// Three nodes with their certificates and one KZ ↔ UA agreement; `relay` names the hub or not.
+    static func federation(_ label: String, relay: Bool = true) throws -> Federation {
+        let root = try makeTemporaryDirectory(label)
+        func node(_ party: PartyID, _ folder: String) throws -> OpenNode {
+            let configuration = NodeConfiguration(party: party, role: party.kind == .hub ? .hub : .party,
+                                                  apiListen: "127.0.0.1:0", federationListen: "127.0.0.1:0")
+            return try NodeDirectory.initialize(at: root.appendingPathComponent(party.code).path, configuration: configuration,
+                                                certificates: pki.appendingPathComponent(folder).path)
+        }
+        let kzNode = try node(kz, "KZ"), uaNode = try node(ua, "UA"), hubNode = try node(hub, "hub")
+        let draft = try AgreementService.draft(party: kz, with: [ua], id: "kz-ua-relay")
+        guard case .object(var document) = try JSONParser.parse(draft), case .array(var flows)? = document["flows"] else { throw NodeError(code: "test", reason: "the draft has no flows") }
+        for index in flows.indices {
+            guard case .object(var flow) = flows[index] else { continue }
+            flow["rowFilter"] = .object([:])
+            flow["fields"] = .array(["a", "f", "g", "h", "j"].map(JSONValue.string))
+            flows[index] = .object(flow)
+        }
+        document["flows"] = .array(flows)
+        document["relay"] = .object(["viaHub": relay ? .string(hub.urn) : .null])
+        let bytes = JSONWriter.serialize(.object(document))
+        let signatures = try [kzNode, uaNode].map { try AgreementService(node: $0).sign(bytes).signature }
+        var agreement: Agreement?
+        for node in [kzNode, uaNode] { agreement = try AgreementService(node: node).importAgreement(bytes, signatures: signatures).agreement }
+        return Federation(kz: kzNode, ua: uaNode, hub: hubNode, agreement: agreement!)
+    }
+
+    static var settings: SyncService.Settings {
+        var settings = SyncService.Settings()
+        settings.tick = .milliseconds(20)
+        settings.peerRefreshInterval = 0.05
+        settings.limits.maxAge = 0.05
+        settings.minBackoff = 0.05
+        settings.maxBackoff = 0.5
+        settings.relayResendAfter = 1
+        return settings
+    }
+
+    /// A port nothing listens on.
+    static func deadPort() throws -> Int {
+        let server = try HTTPServer.start(configuration: .init(host: "127.0.0.1", port: 0), handler: { _, _ in HTTPResponse(status: 200) })
+        let port = server.port
+        server.shutdown(timeout: .seconds(1))
+        return port
+    }
+
+    /// Captures a small generated chain at KZ; returns the captured hash IDs and one pack UIM.
+    static func capture(_ node: OpenNode, events: Int = 600) throws -> (ids: Set<String>, uim: String) {
+        let generator = try SupplyChainGenerator(SupplyChainConfiguration.configuration(approximateEvents: events, seed: 5, manufacturer: kz, importer: ua))
+        var ids = Set<String>()
+        try generator.forEachDocument(eventsPerDocument: 200) { bytes in
+            let outcome = CaptureService(node: node).capture(bytes: bytes, source: "relay-test")
+            ids.formUnion(outcome.result?.capturedIDs ?? [])
+        }
+        return (ids, generator.summary().samplePacks.first?.pack ?? "")
+    }
+
+    static func waitUntil(_ timeout: TimeInterval = 60, _ condition: () throws -> Bool) throws -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try condition() { return true }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return try condition()
+    }
+
+    static func acknowledgedAll(_ node: OpenNode) throws -> Bool {
+        let sync = SyncStore(node.store)
+        let streams = try sync.outboundStreams()
+        guard let stream = streams.first(where: { $0.lastSequence > 0 }) else { return false }
+        return try sync.progress().allSatisfy { p in p.stream != stream.stream || p.acknowledged == stream.lastSequence }
+            && sync.firstPendingRecordTime(origin: node.configuration.party.urn, after: stream.cursor) == nil
+    }
+
+    @Test func deltasGoThroughTheHubWhenThePeerIsUnreachableAndTheHubSeesNoPlaintext() throws {
+        let f = try Self.federation("relay-through")
+        let hubServer = try NodeServer.start(node: f.hub, syncSettings: Self.settings)
+        defer { hubServer.shutdown(timeout: .seconds(5)) }
+        let uaServer = try NodeServer.start(node: f.ua, syncSettings: Self.settings)
+        defer { uaServer.shutdown(timeout: .seconds(5)) }
+        let kzServer = try NodeServer.start(node: f.kz, syncSettings: Self.settings)
+        defer { kzServer.shutdown(timeout: .seconds(5)) }
+        let hubEndpoint = "127.0.0.1:\(hubServer.federationPort!)"
+        // KZ knows UA's sealing certificate but only a dead endpoint for it.
+        let uaSealing = try Array(Data(contentsOf: Self.pki.appendingPathComponent("UA/sealing.pem")))
+        try SyncStore(f.kz.store).addPeer(party: Self.ua.urn, endpoint: "127.0.0.1:\(try Self.deadPort())", sealingCertificate: uaSealing)
+        try SyncStore(f.kz.store).addPeer(party: Self.hub.urn, endpoint: hubEndpoint, sealingCertificate: nil)
+        try SyncStore(f.ua.store).addPeer(party: Self.hub.urn, endpoint: hubEndpoint, sealingCertificate: nil)
+
+        let (ids, uim) = try Self.capture(f.kz)
+        #expect(try Self.waitUntil { try Self.acknowledgedAll(f.kz) }, "KZ never got receipts for everything through the hub")
+        // UA holds every event, from KZ, redacted; the hub's mailbox is empty again.
+        let received = try f.ua.store.events(matching: { var q = EventQuery(); q.limit = 100_000; return q }())
+        #expect(Set(received.map(\.hashID)) == ids)
+        #expect(received.allSatisfy { $0.origin == Self.kz.urn })
+        #expect(try Self.waitUntil(10) { try MailboxStore(f.hub.store).depth().isEmpty }, "the hub still holds messages")
+        // Everything went through the hub: KZ never reached UA.
+        #expect(try SyncStore(f.kz.store).peers().first { $0.party == Self.ua.urn }?.lastSeen == nil)
+        let hubAudit = try f.hub.store.recentAudit(limit: 10_000)
+        #expect(hubAudit.contains { $0.action == "relay.accept" && $0.detail.contains("\"kind\":\"delta\"") })
+        #expect(hubAudit.contains { $0.action == "relay.accept" && $0.detail.contains("\"kind\":\"receipt\"") })
+        for node in [f.kz, f.ua, f.hub] { #expect(try node.store.verifyAudit().isIntact) }
+        // No UIM and no event field in clear anywhere in the hub's data directory.
+        hubServer.shutdown(timeout: .seconds(5))
+        let pack = try #require(uim.split(separator: "/").last.map(String.init), "a pack UIM")
+        let needles = [uim, pack, "tt:manufactureCountry", "eventTime", "urn:epc:id:sgtin"].map { Array($0.utf8) }
+        let files = try FileManager.default.subpathsOfDirectory(atPath: f.hub.directory.path)
+        for file in files {
+            guard let data = FileManager.default.contents(atPath: f.hub.directory.path + "/" + file) else { continue }
+            let bytes = Array(data)
+            for needle in needles {
+                #expect(!Self.contains(bytes, needle), "\(file) holds \(String(decoding: needle, as: UTF8.self)) in clear")
+            }
+        }
+    }
+
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, haystack.count >= needle.count else { return false }
+        let first = needle[0]
+        var i = 0
+        while i <= haystack.count - needle.count {
+            if haystack[i] == first && Array(haystack[i..<(i + needle.count)]) == needle { return true }
+            i += 1
+        }
+        return false
+    }
+
+    @Test func aDeltaAlteredAtTheHubIsRefusedAndRelayedAgain() throws {
+        let f = try Self.federation("relay-tamper")
+        let hubServer = try NodeServer.start(node: f.hub, syncSettings: Self.settings)
+        defer { hubServer.shutdown(timeout: .seconds(5)) }
+        let kzServer = try NodeServer.start(node: f.kz, syncSettings: Self.settings)
+        defer { kzServer.shutdown(timeout: .seconds(5)) }
+        let hubEndpoint = "127.0.0.1:\(hubServer.federationPort!)"
+        let uaSealing = try Array(Data(contentsOf: Self.pki.appendingPathComponent("UA/sealing.pem")))
+        try SyncStore(f.kz.store).addPeer(party: Self.ua.urn, endpoint: "127.0.0.1:\(try Self.deadPort())", sealingCertificate: uaSealing)
+        try SyncStore(f.kz.store).addPeer(party: Self.hub.urn, endpoint: hubEndpoint, sealingCertificate: nil)
+        try SyncStore(f.ua.store).addPeer(party: Self.hub.urn, endpoint: hubEndpoint, sealingCertificate: nil)
+        let (ids, _) = try Self.capture(f.kz, events: 300)
+        // UA is offline: the deltas wait at the hub. Alter the first one there.
+        #expect(try Self.waitUntil { try MailboxStore(f.hub.store).depth().first?.entries ?? 0 > 0 })
+        try f.hub.store.database.write { db in
+            try db.execute("UPDATE mailbox SET body = substr(body, 1, length(body) - 40) || zeroblob(40) WHERE seq = (SELECT min(seq) FROM mailbox)")
+        }
+        let uaServer = try NodeServer.start(node: f.ua, syncSettings: Self.settings)
+        defer { uaServer.shutdown(timeout: .seconds(5)) }
+        // UA refuses the altered copy (recorded and audited), KZ relays it again, all arrive once.
+        #expect(try Self.waitUntil { try Self.acknowledgedAll(f.kz) }, "KZ never got receipts for everything")
+        let rejections = try SyncStore(f.ua.store).rejections()
+        #expect(rejections.contains { $0.code == "delta.seal" || $0.code == "delta.signature" }, "\(rejections)")
+        #expect(rejections.first?.peer.contains("via \(Self.hub.urn)") == true)
+        let received = try f.ua.store.events(matching: { var q = EventQuery(); q.limit = 100_000; return q }())
+        #expect(received.count == ids.count && Set(received.map(\.hashID)) == ids)
+        for node in [f.kz, f.ua, f.hub] { #expect(try node.store.verifyAudit().isIntact) }
+    }
+
+    @Test func theHubRefusesWhatNoRegisteredAgreementAllows() throws {
+        let f = try Self.federation("relay-refuse", relay: false)
+        let hub = HubService(node: f.hub)
+        let headers: HTTPHeaders = ["Fedtrace-Kind": "enquiry", "Fedtrace-Message-ID": "urn:uuid:1", "Fedtrace-Origin": Self.kz.urn,
+                                    "Fedtrace-Recipients": Self.ua.urn, "Fedtrace-Agreement": f.agreement.hash]
+        func code(_ headers: HTTPHeaders, peer: String = Self.kz.urn, body: [UInt8] = [1, 2, 3]) -> String? {
+            do { _ = try hub.relay(headers: headers, body: body, peer: peer); return nil } catch { return error.code }
+        }
+        #expect(code(headers) == "relay.agreement")            // not registered at the hub
+        #expect(code(headers, peer: Self.ua.urn) == "relay.identity")
+        var bad = headers
+        bad.replaceOrAdd(name: "Fedtrace-Kind", value: "gossip")
+        #expect(code(bad) == "relay.headers")
+        bad = headers
+        bad.replaceOrAdd(name: "Fedtrace-Recipients", value: Self.hub.urn)
+        #expect(code(bad) == "relay.headers")
+        bad = headers
+        bad.remove(name: "Fedtrace-Agreement")
+        #expect(code(bad) == "relay.headers")
+        // Registered, but its relay clause names no hub.
+        let signatures = try f.kz.store.database.read { db in
+            try db.prepare("SELECT cms FROM agreement_signatures WHERE agreement_hash = ?").bind([.text(f.agreement.hash)]).rows { $0.blob(0) }
+        }
+        _ = try AgreementService(node: f.hub).importAgreement(f.agreement.canonicalBytes, signatures: signatures)
+        let registered = HubService(node: f.hub)
+        func codeNow(_ headers: HTTPHeaders, body: [UInt8] = [1, 2, 3]) -> String? {
+            do { _ = try registered.relay(headers: headers, body: body, peer: Self.kz.urn); return nil } catch { return error.code }
+        }
+        #expect(codeNow(headers) == "relay.not-allowed")
+        #expect(codeNow(headers, body: []) == "relay.body")
+        #expect(try MailboxStore(f.hub.store).depth().isEmpty)
+        let refusals = try f.hub.store.recentAudit(limit: 100).filter { $0.action == "relay.refuse" }
+        #expect(refusals.count >= 6)
+        #expect(try f.hub.store.verifyAudit().isIntact)
+    }
+}
