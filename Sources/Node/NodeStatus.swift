@@ -61,6 +61,10 @@ extension OpenNode {
             .object(["peer": .string(r.peer), "stream": .string(r.stream), "sequence": .number(String(r.sequence)),
                      "code": .string(r.code), "reason": .string(r.reason), "at": .string(r.at)])
         }
-        return ["outbound": .array(outbound), "inbound": .array(inbound), "peers": .array(peers), "rejected": .array(rejections)]
+        let mailboxes: [JSONValue] = try MailboxStore(store).depth().map { m in
+            .object(["recipient": .string(m.recipient), "entries": .number(String(m.entries)), "bytes": .number(String(m.bytes))])
+        }
+        return ["outbound": .array(outbound), "inbound": .array(inbound), "peers": .array(peers), "rejected": .array(rejections),
+                "mailboxes": .array(mailboxes)]
     }
 }

@@ -142,6 +142,9 @@ extension StatusCommand {
             if let error = o["lastError"]?.stringValue { line += "; error: \(error)" }
             output.line(line)
         }
+        for o in items("mailboxes") {
+            output.line("mailbox   \(text(o, "recipient")): \(text(o, "entries")) messages waiting (\(text(o, "bytes")) bytes, sealed)")
+        }
         for o in items("rejected") {
             output.line("refused   delta \(text(o, "sequence")) of \(text(o, "stream")) from \(text(o, "peer")) at \(text(o, "at")): \(text(o, "code")): \(text(o, "reason"))")
         }

@@ -97,6 +97,10 @@ public final class LocalAPI: Sendable {
             gauges.append(.init(name: "fedtrace_sync_peer_up", help: "1 when the last exchange with a peer succeeded.",
                                 value: o["lastError"] == .null && o["lastSeen"] != .null ? 1 : 0, labels: [("peer", text(o, "party"))]))
         }
+        for o in (report["mailboxes"]?.arrayValue ?? []).compactMap(\.objectValue) {
+            gauges.append(.init(name: "fedtrace_relay_mailbox_entries", help: "Relayed messages waiting at this hub for a recipient to pull them.",
+                                value: number(o, "entries"), labels: [("recipient", text(o, "recipient"))]))
+        }
         gauges.append(.init(name: "fedtrace_sync_rejected_recent", help: "Deltas refused here among the newest ten kept for status.",
                             value: Double(report["rejected"]?.arrayValue?.count ?? 0)))
         return gauges
