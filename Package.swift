@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "Sync", dependencies: ["Core", "Store", "Model", "Crypto", "Policy"], swiftSettings: optimizedInDebug),
         .target(name: "Node", dependencies: ["Core", "Sync", "Store", "Net", "Model", "Crypto", "Policy"]),
         .target(name: "Bench", dependencies: ["Node", "Net", "Store", "Generator", "Model", "Crypto"]),
-        .target(name: "CLI", dependencies: ["Core", "Node", "Sync", "Bench", "Generator", "Store", "Model", "Crypto", "Policy"]),
+        .target(name: "CLI", dependencies: ["Core", "Node", "Sync", "Net", "Bench", "Generator", "Store", "Model", "Crypto", "Policy"]),
         .executableTarget(name: "fedtrace", dependencies: ["CLI"]),
 
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),

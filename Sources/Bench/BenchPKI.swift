@@ -1,15 +1,38 @@
 import Foundation
 import Crypto
+import Model
 
 /// A throw-away root and leaf certificates made with the openssl command line in a private
-/// directory, for the benchmarks (the Certs/ scripts may not be installed where `fedtrace`
-/// runs). Each leaf is issued from the root with its own extension section.
-struct BenchPKI {
-    let directory: String
+/// directory, for the benchmarks and the demo (the Certs/ scripts may not be installed where
+/// `fedtrace` runs). Each leaf is issued from the root with its own extension section.
+public struct BenchPKI: Sendable {
+    public let directory: String
+
+    /// The leaves of a Party's (or the hub's) certificate folder, with the extensions
+    /// Certs/make-root.sh gives transport, signing and sealing certificates.
+    public static func folderLeaves(_ party: PartyID) -> [(name: String, extensions: String)] {
+        let common = "basicConstraints = critical, CA:FALSE\nsubjectAltName = URI:\(party.urn)\n"
+        return [("\(party.code)-transport", common + "keyUsage = critical, digitalSignature\nextendedKeyUsage = serverAuth, clientAuth"),
+                ("\(party.code)-signing", common + "keyUsage = critical, digitalSignature, nonRepudiation\nextendedKeyUsage = emailProtection"),
+                ("\(party.code)-sealing", common + "keyUsage = critical, keyAgreement\nextendedKeyUsage = emailProtection")]
+    }
+
+    /// Writes `party`'s certificate folder (root.pem and the three pairs, keys 0600) at `path`;
+    /// the PKI must have been made with `folderLeaves(party)`.
+    public func installFolder(_ party: PartyID, at path: String) throws {
+        let manager = FileManager.default
+        try manager.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try manager.copyItem(atPath: self.path("root.pem"), toPath: path + "/root.pem")
+        for use in ["transport", "signing", "sealing"] {
+            try manager.copyItem(atPath: self.path("\(party.code)-\(use).pem"), toPath: path + "/\(use).pem")
+            try manager.copyItem(atPath: self.path("\(party.code)-\(use).key"), toPath: path + "/\(use).key")
+            try manager.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path + "/\(use).key")
+        }
+    }
 
     /// Makes the root and one certificate per entry of `leaves` (file name → openssl
     /// extension lines) in a fresh private directory under the system temp directory.
-    init(leaves: [(name: String, extensions: String)]) throws {
+    public init(leaves: [(name: String, extensions: String)]) throws {
         var template = Array((NSTemporaryDirectory() + "/fedtrace-bench-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else { throw CryptoError(code: "bench.tempdir", reason: "mkdtemp failed") }
         directory = String(cString: made)
@@ -32,11 +55,11 @@ struct BenchPKI {
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: "\(directory)/\(name).key")
     }
 
-    func path(_ name: String) -> String { directory + "/" + name }
+    public func path(_ name: String) -> String { directory + "/" + name }
 
     func certificate(_ name: String) throws -> Certificate { try Certificate(contentsOf: path("\(name).pem")) }
 
     func privateKey(_ name: String) throws -> PrivateKey { try PrivateKey(contentsOf: path("\(name).key")) }
 
-    func remove() { try? FileManager.default.removeItem(atPath: directory) }
+    public func remove() { try? FileManager.default.removeItem(atPath: directory) }
 }

@@ -16,23 +16,13 @@ import Sync
 public enum ReplicateBenchmark {
     public static func run(events: Int, workDirectory: URL, progress: (String) -> Void = { _ in }) throws -> BenchmarkResult {
         let kz = try PartyID(country: "KZ"), ua = try PartyID(country: "UA")
-        let pki = try BenchPKI(leaves: [kz, ua].flatMap { party in
-            [("\(party.code)-transport", "basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = serverAuth, clientAuth\nsubjectAltName = URI:\(party.urn)"),
-             ("\(party.code)-signing", "basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature, nonRepudiation\nextendedKeyUsage = emailProtection\nsubjectAltName = URI:\(party.urn)"),
-             ("\(party.code)-sealing", "basicConstraints = critical, CA:FALSE\nkeyUsage = critical, keyAgreement\nextendedKeyUsage = emailProtection\nsubjectAltName = URI:\(party.urn)")]
-        })
+        let pki = try BenchPKI(leaves: [kz, ua].flatMap(BenchPKI.folderLeaves))
         defer { pki.remove() }
         // One certificate folder and one node per Party.
         var nodes: [OpenNode] = []
         for party in [kz, ua] {
             let folder = workDirectory.appendingPathComponent("certs-\(party.code)").path
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            try FileManager.default.copyItem(atPath: pki.path("root.pem"), toPath: folder + "/root.pem")
-            for use in ["transport", "signing", "sealing"] {
-                try FileManager.default.copyItem(atPath: pki.path("\(party.code)-\(use).pem"), toPath: folder + "/\(use).pem")
-                try FileManager.default.copyItem(atPath: pki.path("\(party.code)-\(use).key"), toPath: folder + "/\(use).key")
-                try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: folder + "/\(use).key")
-            }
+            try pki.installFolder(party, at: folder)
             let configuration = NodeConfiguration(party: party, role: .party, apiListen: "127.0.0.1:0", federationListen: "127.0.0.1:0")
             nodes.append(try NodeDirectory.initialize(at: workDirectory.appendingPathComponent("node-\(party.code)").path,
                                                       configuration: configuration, certificates: folder))

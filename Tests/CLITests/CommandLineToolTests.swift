@@ -126,8 +126,22 @@ import Model
         let result = cli.run("demo", "--pallets", "1", "--keep", kept)
         #expect(result.status == 0, "\(result.err)")
         #expect(result.out.contains("where did this pack come from?"))
-        #expect(result.out.contains("intact"))
+        #expect(result.out.components(separatedBy: "intact,").count - 1 == 4, "\(result.out)")
+        #expect(result.out.contains("(through the hub)") && result.out.contains("(direct)"))
         #expect(cli.run("status", "--data", kept + "/kz").status == 0)
+        // The kept federation: UA and DE hold KZ's events, redacted differently; the hub holds none.
+        for (node, minimum) in [("ua", 1000), ("de", 1000)] {
+            let status = try JSONParser.parse(Array(cli.run("status", "--data", kept + "/" + node, "--json").out.utf8)).objectValue
+            let received = Int(status?["receivedEvents"].flatMap { if case .number(let n) = $0 { n } else { nil } } ?? "0") ?? 0
+            #expect(received >= minimum, "\(node) received \(received)")
+        }
+        let hubStatus = try JSONParser.parse(Array(cli.run("status", "--data", kept + "/gsp", "--json").out.utf8)).objectValue
+        #expect(hubStatus?["events"] == .number("0"))
+        let deEvents = cli.run("events", "--data", kept + "/de", "--json").out
+        #expect(!deEvents.contains("tt:machineID") && deEvents.contains("tt:manufactureCountry"))
+        #expect(cli.run("audit", "verify", "--data", kept + "/gsp").status == 0)
+        // --keep refuses a directory that is not empty.
+        #expect(cli.run("demo", "--keep", kept).status == 1)
         #expect(cli.run("demo", "--keep", "/proc/fedtrace-not-writable").status == 1)
     }
 }
