@@ -102,8 +102,10 @@ public struct AgreementService: Sendable {
     // MARK: - Draft
 
     /// A template agreement between this node's Party and `others`, valid for a year from
-    /// today (UTC): per sender one replicate flow of shipping ObjectEvents to the other Parties,
-    /// filtered on destination = recipient, sharing only (h) and (j).
+    /// today (UTC): per sender and recipient one replicate flow of shipping ObjectEvents,
+    /// filtered on destination = recipient, sharing only (h) and (j). (One flow per recipient:
+    /// a stream carries a flow to all its recipients at once, so a recipient-dependent
+    /// condition in a flow to several Parties would share nothing.)
     public static func draft(party: PartyID, with others: [PartyID], id: String?, now: Date = Date()) throws -> [UInt8] {
         let parties = [party] + others.filter { $0 != party }
         guard parties.count >= 2, Set(parties).count == parties.count else {
@@ -114,18 +116,17 @@ public struct AgreementService: Sendable {
         let notAfter = Timestamp(seconds: day + 365 * 86_400 - 1, microseconds: 0, offsetMinutes: 0)
         let year = String(notBefore.canonicalUTC.prefix(4))
         let name = id ?? (parties.map { $0.code.lowercased() }.joined(separator: "-") + "-" + year)
-        let flows: [JSONValue] = parties.map { sender in
-            let receivers = parties.filter { $0 != sender }
-            return .object([
-                "id": .string("\(sender.code.lowercased())-shipments-to-\(receivers.map { $0.code.lowercased() }.joined(separator: "-"))"),
+        let flows: [JSONValue] = parties.flatMap { sender in parties.filter { $0 != sender }.map { receiver in
+            JSONValue.object([
+                "id": .string("\(sender.code.lowercased())-shipments-to-\(receiver.code.lowercased())"),
                 "from": .array([.string(sender.urn)]),
-                "to": .array(receivers.map { .string($0.urn) }),
+                "to": .array([.string(receiver.urn)]),
                 "action": "replicate",
                 "rowFilter": .object(["eventTypes": ["ObjectEvent"], "bizSteps": ["shipping"], "destinationCountry": "recipient"]),
                 "fields": ["h", "j"],
                 "duties": .object(["retentionDays": 365, "receipts": true]),
             ])
-        }
+        } }
         let document: JSONValue = .object([
             "id": .string(name),
             "version": 1,

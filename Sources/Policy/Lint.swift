@@ -74,6 +74,12 @@ public enum Lint {
             for (k, p) in flow.to.enumerated() where !parties.contains(p) { add(.error, "lint.not-a-party", "\(path).to[\(k)]", "\(p.urn) is not a Party to the agreement") }
             for p in Set(flow.from).intersection(flow.to).sorted() { add(.error, "lint.self-flow", path, "\(p.urn) is both sender and recipient") }
             let filter = flow.rowFilter
+            let recipientDependent = [("sourceCountry", filter.sourceCountry), ("destinationCountry", filter.destinationCountry)]
+                .filter { $0.1 == .recipient }.map(\.0)
+            if flow.action == .replicate, flow.to.count > 1, let condition = recipientDependent.first {
+                add(.warning, "lint.recipient-condition", "\(path).rowFilter.\(condition)",
+                    "\"recipient\" in a flow to \(flow.to.count) Parties: one stream carries the flow to all of them, so it shares only events that satisfy the condition for every recipient (usually none); write one flow per recipient")
+            }
             let lists: [(String, Int?)] = [("eventTypes", filter.eventTypes?.count), ("bizSteps", filter.bizSteps?.count),
                                            ("dispositions", filter.dispositions?.count), ("productCategories", filter.productCategories?.count)]
             for (name, count) in lists where count == 0 {

@@ -63,7 +63,7 @@ import Node
         // The draft passes lint, names both Parties, and is valid from today.
         let lint = cli.run("agreement", "lint", f.draft)
         #expect(lint.status == 0 && lint.out.contains("0 errors"), "\(lint.out)")
-        // A multilateral draft (KZ, UA, BY) lints clean too: one flow per sender.
+        // A multilateral draft (KZ, UA, BY) lints clean too: one flow per sender and recipient.
         #expect(cli.run("agreement", "draft", "--data", f.kz, "--with", "UA", "--with", "BY", "--out", cli.path("multi.json")).status == 0)
         let multi = cli.run("agreement", "lint", cli.path("multi.json"), "--json")
         #expect(multi.status == 0 && multi.out.contains(#""errors":0"#), "\(multi.out)")

@@ -22,6 +22,24 @@ import Model
         #expect(Lint.check(Array(plain.utf8)).map(\.code) == ["lint.transaction-without-e", "lint.transaction-without-e"])
     }
 
+    @Test func aRecipientConditionInAFlowToSeveralPartiesIsAWarning() {
+        // The fixture's replicate flow has destinationCountry "recipient": fine with one recipient…
+        #expect(!codes(Fixtures.bilateral).contains { $0.hasPrefix("lint.recipient-condition") })
+        // …but with two, one stream would share only what satisfies it for both.
+        var two = Fixtures.bilateral
+        let firstTo = two.range(of: #""to": ["urn:fctc:party:UA"],"#)!   // the replicate flow comes first
+        two.replaceSubrange(firstTo, with: #""to": ["urn:fctc:party:UA", "urn:fctc:party:BY"],"#)
+        two = two.replacingOccurrences(of: #"{"party": "urn:fctc:party:UA", "competentAuthority": "State Customs Service of Ukraine"}"#,
+                                       with: #"{"party": "urn:fctc:party:UA", "competentAuthority": "State Customs Service of Ukraine"}, {"party": "urn:fctc:party:BY", "competentAuthority": "State Customs Committee"}"#)
+        let findings = others(Lint.check(Array(two.utf8)))
+        #expect(findings.map { "\($0.severity) \($0.code) \($0.path)" }.contains("warning lint.recipient-condition flows[0].rowFilter.destinationCountry"),
+                "\(findings.map(\.code))")
+        // A flow to several Parties without such a condition raises nothing.
+        let plain = two.replacingOccurrences(of: #""destinationCountry": "recipient","#, with: "")
+        #expect(plain != two)
+        #expect(!codes(plain).contains { $0.hasPrefix("lint.recipient-condition") })
+    }
+
     @Test func windowAgainstAnInstant() {
         let bytes = Array(Fixtures.bilateral.utf8)
         let sensitive = Lint.check(bytes).count
@@ -70,7 +88,8 @@ import Model
     @Test func flowPartiesAndDuplicateIDs() {
         var text = Fixtures.bilateral.replacingFirst(#""to": ["urn:fctc:party:UA"]"#, with: #""to": ["urn:fctc:party:UA", "urn:fctc:party:KZ", "urn:fctc:party:BY"]"#)
         text = text.replacingFirst(#""id": "kz-answers-ua""#, with: #""id": "ua-answers-kz""#)
-        #expect(codes(text) == ["lint.not-a-party flows[0].to[2]", "lint.self-flow flows[0]", "lint.duplicate-flow flows[2].id"])
+        #expect(codes(text) == ["lint.not-a-party flows[0].to[2]", "lint.self-flow flows[0]", "lint.recipient-condition flows[0].rowFilter.destinationCountry",
+                                "lint.duplicate-flow flows[2].id"])
     }
 
     @Test func filtersTheReceiverCannotRecheck() {
