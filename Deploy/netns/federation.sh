@@ -156,7 +156,7 @@ up() {
         name="${spec%%=*}"
         data="$(awk -v n="$name" '$1 == n {print $3}' "$STATE/hosts")"
         local command=("$FEDTRACE" serve --data "$data")
-        if [ -n "$RUN_AS" ]; then command=(setpriv --reuid="$RUN_AS" --regid="$RUN_AS" --init-groups -- "${command[@]}"); fi
+        if [ -n "$RUN_AS" ]; then command=(setpriv --reuid="$(id -u "$RUN_AS")" --regid="$(id -g "$RUN_AS")" --init-groups -- "${command[@]}"); fi
         # setsid: the server gets its own session, so it outlives this script and no terminal signal reaches it.
         setsid ip netns exec "$(ns "$name")" "${command[@]}" < /dev/null > "$STATE/$name.log" 2>&1 &
         echo $! > "$STATE/$name.pid"
