@@ -59,7 +59,7 @@ enum BenchCommand {
     static let scenarios = ["capture", "crypto", "http", "replicate"]
 
     static let command = Command(
-        "bench", summary: "measure the DESIGN §14 scenarios (all of them without SCENARIO) against same-run physical baselines (use a release build)",
+        "bench", summary: "measure DESIGN §14 scenarios (capture, crypto, http; all of them without SCENARIO) against same-run physical baselines (use a release build)",
         usage: "[SCENARIO...] [--events N] [--seconds S] [--clients N] [--json] [--json-file FILE]",
         options: [
             OptionSpec("events", value: "N", help: "events for the capture and replicate scenarios (default \(defaultEvents); the capture figure falls as the index grows, so compare runs of the same size; DESIGN §14 states replicate for 1000000)"),
