@@ -59,10 +59,10 @@ enum BenchCommand {
     static let scenarios = ["capture", "crypto", "http", "replicate"]
 
     static let command = Command(
-        "bench", summary: "measure DESIGN §14 scenarios (capture, crypto, http; all of them without SCENARIO) against same-run physical baselines (use a release build)",
+        "bench", summary: "measure DESIGN §14 scenarios (capture, crypto, http, replicate; all of them without SCENARIO) against same-run physical baselines (use a release build)",
         usage: "[SCENARIO...] [--events N] [--seconds S] [--clients N] [--json] [--json-file FILE]",
         options: [
-            OptionSpec("events", value: "N", help: "events for the capture and replicate scenarios (default \(defaultEvents); the capture figure falls as the index grows, so compare runs of the same size; DESIGN §14 states replicate for 1000000)"),
+            OptionSpec("events", value: "N", help: "events for the capture and replicate scenarios (defaults \(defaultCaptureEvents) and \(defaultReplicateEvents); figures fall as the store grows, so compare runs of the same size; DESIGN §14 states replicate for 1000000)"),
             OptionSpec("seconds", value: "S", help: "seconds per measurement for the crypto and http scenarios, fractions allowed (default 2; openssl speed runs whole seconds)"),
             OptionSpec("clients", value: "N", help: "concurrent keep-alive clients for the http scenario (default 8)"),
             OptionSpec("json", help: "print one JSON object per result line instead of the table (scenario, figure, unit, baseline, baselineName, ratio, target, meetsTarget)"),
@@ -78,7 +78,8 @@ enum BenchCommand {
             chosen.append(name)
         }
         // Every option is checked before anything is measured: a typo must not cost a minute.
-        let events = try arguments.integer("events", default: defaultEvents, in: 1000...50_000_000)
+        let captureEvents = try arguments.integer("events", default: defaultCaptureEvents, in: 1000...50_000_000)
+        let replicateEvents = try arguments.integer("events", default: defaultReplicateEvents, in: 1000...50_000_000)
         let seconds = try decimal(arguments, "seconds", default: 2, in: 0.05...600)
         let clients = try arguments.integer("clients", default: 8, in: 1...1000)
         let jsonFile = arguments.value("json-file")
@@ -103,11 +104,11 @@ enum BenchCommand {
             let progress: (String) -> Void = { message in if !quiet { output.error("\(name): \(message)") } }
             switch name {
             case "capture":
-                results.append(try CaptureBenchmark.run(events: events, workDirectory: work, progress: progress))
+                results.append(try CaptureBenchmark.run(events: captureEvents, workDirectory: work, progress: progress))
             case "http":
                 results += try HTTPBenchmark.run(seconds: seconds, clients: clients, workDirectory: work.appendingPathComponent("http"), progress: progress)
             case "replicate":
-                results.append(try ReplicateBenchmark.run(events: events, workDirectory: work.appendingPathComponent("replicate"), progress: progress))
+                results.append(try ReplicateBenchmark.run(events: replicateEvents, workDirectory: work.appendingPathComponent("replicate"), progress: progress))
             case "crypto":
                 results += try runCryptoBenchmark(seconds: seconds, progress: progress)
             default:
@@ -127,9 +128,11 @@ enum BenchCommand {
         return 0
     }
 
-    /// The capture scenario's default size: large enough for a stable figure, small enough
-    /// that `fedtrace bench` (every scenario) takes about a minute in a release build.
-    static let defaultEvents = 50_000
+    /// Default sizes: large enough for a stable figure, small enough that `fedtrace bench`
+    /// (every scenario) takes about a minute in a release build on a 2-core machine.
+    /// `--events` sets both.
+    static let defaultCaptureEvents = 30_000
+    static let defaultReplicateEvents = 10_000
 
     /// A decimal option within `range`, or `defaultValue`.
     static func decimal(_ arguments: ParsedArguments, _ name: String, default defaultValue: Double,
