@@ -15,7 +15,7 @@ import Crypto
 // "within 2x of openssl speed", i.e. ratio >= 0.5.
 
 /// Runs the crypto scenario: each measurement lasts about `seconds` (openssl speed takes whole seconds).
-public func runCryptoBenchmark(seconds: Double) throws -> [BenchmarkResult] {
+public func runCryptoBenchmark(seconds: Double, progress: (String) -> Void = { _ in }) throws -> [BenchmarkResult] {
     // Same extensions as Certs/issue-party.sh writes for signing and sealing certificates.
     let pki = try BenchPKI(leaves: [
         ("signing", "basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature, nonRepudiation\nextendedKeyUsage = emailProtection\nsubjectAltName = URI:urn:fctc:party:KZ"),
@@ -27,6 +27,7 @@ public func runCryptoBenchmark(seconds: Double) throws -> [BenchmarkResult] {
     let sealing = try pki.certificate("sealing"), sealingKey = try pki.privateKey("sealing")
 
     let speedSeconds = max(1, Int(seconds.rounded(.up)))
+    progress("openssl speed baselines (\(speedSeconds) s each) and CMS of 1 KiB and 1 MiB")
     let ecdsa = try opensslSpeed(["ecdsap256"], seconds: speedSeconds)
     let ecdh = try opensslSpeed(["ecdhp256"], seconds: speedSeconds)
     guard let ecdsaLine = ecdsa.first(where: { $0.hasPrefix("+F4:") })?.split(separator: ":"), ecdsaLine.count >= 5,
@@ -55,6 +56,7 @@ public func runCryptoBenchmark(seconds: Double) throws -> [BenchmarkResult] {
                 throw CryptoError(code: "bench.mismatch", reason: "opened \(verified.content.count) bytes, sealed \(size)")
             }
         }
+        progress("\(label): sign+seal \(Int(sealRate)) ops/s (openssl \(Int(sealBaseline))), open+verify \(Int(openRate)) ops/s (openssl \(Int(openBaseline)))")
         let target = "within 2x of openssl speed (ratio >= 0.5)"
         results.append(BenchmarkResult(scenario: "crypto.sign-seal.\(label)", figure: sealRate, unit: "ops/s", baseline: sealBaseline,
                                        baselineName: "openssl speed ecdsap256 sign + ecdhp256 + aes-256-gcm + sha256", target: target,
@@ -82,7 +84,8 @@ private func measure(seconds: Double, _ body: () throws -> Void) throws -> Doubl
 
 /// `openssl speed -elapsed -mr ...`: the machine-readable lines (`+F...`).
 private func opensslSpeed(_ arguments: [String], seconds: Int) throws -> [String] {
-    let output = try runOpenSSL(["speed", "-seconds", "\(seconds)", "-elapsed", "-mr"] + arguments)
+    // Two measurements at most (ecdsa: sign and verify), each `seconds`; generous slack for a loaded machine.
+    let output = try runOpenSSL(["speed", "-seconds", "\(seconds)", "-elapsed", "-mr"] + arguments, timeout: Double(4 * seconds + 60))
     return output.split(separator: "\n").map(String.init).filter { $0.hasPrefix("+") }
 }
 
@@ -95,8 +98,10 @@ private func bytesPerSecond(_ arguments: [String], seconds: Int) throws -> Doubl
     return rate
 }
 
+/// Runs the openssl command line and returns its standard output. A run that takes longer
+/// than `timeout` seconds is killed and reported, so a stuck child never hangs `bench`.
 @discardableResult
-func runOpenSSL(_ arguments: [String], in directory: String? = nil) throws -> String {
+func runOpenSSL(_ arguments: [String], in directory: String? = nil, timeout: Double = 300) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["openssl"] + arguments
@@ -104,14 +109,32 @@ func runOpenSSL(_ arguments: [String], in directory: String? = nil) throws -> St
     let output = Pipe()
     process.standardOutput = output
     process.standardError = FileHandle.nullDevice
-    do { try process.run() } catch {
+    // The child inherits this thread's signal mask. Dispatch and test-runner worker threads
+    // block most signals, and `openssl speed` ends each measurement on SIGALRM: blocked, it
+    // never ends (seen: `bench` from a test spun for minutes). SIGALRM is unblocked for the
+    // spawn only; nothing sends it to this process.
+    var alarm = sigset_t(), previous = sigset_t()
+    sigemptyset(&alarm)
+    sigaddset(&alarm, SIGALRM)
+    pthread_sigmask(SIG_UNBLOCK, &alarm, &previous)
+    do {
+        try process.run()
+        pthread_sigmask(SIG_SETMASK, &previous, nil)
+    } catch {
+        pthread_sigmask(SIG_SETMASK, &previous, nil)
         throw CryptoError(code: "bench.openssl", reason: "cannot run openssl: \(error)")
     }
+    let watchdog = DispatchWorkItem { [process] in if process.isRunning { process.terminate() } }
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
     let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
+    watchdog.cancel()
+    let command = "openssl \(arguments.prefix(3).joined(separator: " "))"
+    guard process.terminationReason == .exit else {
+        throw CryptoError(code: "bench.openssl", reason: "\(command) was killed (signal \(process.terminationStatus)) after at most \(Int(timeout)) s")
+    }
     guard process.terminationStatus == 0 else {
-        throw CryptoError(code: "bench.openssl", reason: "openssl \(arguments.prefix(3).joined(separator: " ")) exited with \(process.terminationStatus)")
+        throw CryptoError(code: "bench.openssl", reason: "\(command) exited with \(process.terminationStatus)")
     }
     return String(decoding: data, as: UTF8.self)
 }
-

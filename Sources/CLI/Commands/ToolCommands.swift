@@ -59,61 +59,88 @@ enum BenchCommand {
     static let scenarios = ["capture", "crypto", "http", "replicate"]
 
     static let command = Command(
-        "bench", summary: "measure a scenario of DESIGN §14 against its same-run physical baseline (use a release build)",
-        usage: "[SCENARIO...] [--events N] [--json] [--json-file FILE]",
+        "bench", summary: "measure DESIGN §14 scenarios (capture, crypto, http, replicate; all of them without SCENARIO) against same-run physical baselines (use a release build)",
+        usage: "[SCENARIO...] [--events N] [--seconds S] [--clients N] [--json] [--json-file FILE]",
         options: [
-            OptionSpec("events", value: "N", help: "events for the capture and replicate scenarios (default 200000; DESIGN §14 states replicate for 1000000)"),
-            OptionSpec("seconds", value: "S", help: "seconds per measurement for the crypto and http scenarios (default 2)"),
+            OptionSpec("events", value: "N", help: "events for the capture and replicate scenarios (defaults \(defaultCaptureEvents) and \(defaultReplicateEvents); figures fall as the store grows, so compare runs of the same size; DESIGN §14 states replicate for 1000000)"),
+            OptionSpec("seconds", value: "S", help: "seconds per measurement for the crypto and http scenarios, fractions allowed (default 2; openssl speed runs whole seconds)"),
             OptionSpec("clients", value: "N", help: "concurrent keep-alive clients for the http scenario (default 8)"),
-            jsonOption,
-            OptionSpec("json-file", value: "FILE", help: "also write the results as JSON to FILE"),
+            OptionSpec("json", help: "print one JSON object per result line instead of the table (scenario, figure, unit, baseline, baselineName, ratio, target, meetsTarget)"),
+            OptionSpec("json-file", value: "FILE", help: "also write every result as one JSON array (same objects as --json) to FILE; stdout is unchanged"),
         ]
     ) { arguments, output in
-        let chosen = arguments.positionals.isEmpty ? scenarios : arguments.positionals
-        for name in chosen where !scenarios.contains(name) {
-            throw UsageError(reason: "unknown scenario '\(name)'; available: \(scenarios.joined(separator: ", "))")
+        // Scenarios: the ones named, in order and once each; none means every scenario.
+        var chosen: [String] = []
+        for name in arguments.positionals.isEmpty ? scenarios : arguments.positionals where !chosen.contains(name) {
+            guard scenarios.contains(name) else {
+                throw UsageError(reason: "unknown scenario '\(name)'; available: \(scenarios.joined(separator: ", "))")
+            }
+            chosen.append(name)
         }
+        // Every option is checked before anything is measured: a typo must not cost a minute.
+        let captureEvents = try arguments.integer("events", default: defaultCaptureEvents, in: 1000...50_000_000)
+        let replicateEvents = try arguments.integer("events", default: defaultReplicateEvents, in: 1000...50_000_000)
+        let seconds = try decimal(arguments, "seconds", default: 2, in: 0.05...600)
+        let clients = try arguments.integer("clients", default: 8, in: 1...1000)
+        let jsonFile = arguments.value("json-file")
+        if let jsonFile {
+            let parent = URL(fileURLWithPath: jsonFile).deletingLastPathComponent().path
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue,
+                  FileManager.default.isWritableFile(atPath: parent) else {
+                throw UsageError(reason: "--json-file: \(parent) is not a writable directory")
+            }
+        }
+        let quiet = arguments.flag("json")
         #if DEBUG
         output.error("note: this is a debug build; figures are only meaningful from 'swift run -c release fedtrace bench'")
         #endif
-        let work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("fedtrace-bench-\(getpid())")
+        // A fresh directory per run (two runs in one process must not share a store).
+        let work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("fedtrace-bench-\(getpid())-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
         var results: [BenchmarkResult] = []
         for name in chosen {
+            let progress: (String) -> Void = { message in if !quiet { output.error("\(name): \(message)") } }
             switch name {
             case "capture":
-                let events = try arguments.integer("events", default: 200_000, in: 1000...50_000_000)
-                results.append(try CaptureBenchmark.run(events: events, workDirectory: work) { message in
-                    if !arguments.flag("json") { output.error("capture: \(message)") }
-                })
+                results.append(try CaptureBenchmark.run(events: captureEvents, workDirectory: work, progress: progress))
             case "http":
-                results += try HTTPBenchmark.run(seconds: Double(try arguments.integer("seconds", default: 2, in: 1...600)),
-                                                 clients: try arguments.integer("clients", default: 8, in: 1...1000),
-                                                 workDirectory: work.appendingPathComponent("http")) { message in
-                    if !arguments.flag("json") { output.error("http: \(message)") }
-                }
+                results += try HTTPBenchmark.run(seconds: seconds, clients: clients, workDirectory: work.appendingPathComponent("http"), progress: progress)
             case "replicate":
-                let events = try arguments.integer("events", default: 200_000, in: 1000...50_000_000)
-                results.append(try ReplicateBenchmark.run(events: events, workDirectory: work.appendingPathComponent("replicate")) { message in
-                    if !arguments.flag("json") { output.error("replicate: \(message)") }
-                })
+                results.append(try ReplicateBenchmark.run(events: replicateEvents, workDirectory: work.appendingPathComponent("replicate"), progress: progress))
             case "crypto":
-                results += try runCryptoBenchmark(seconds: Double(try arguments.integer("seconds", default: 2, in: 1...600)))
+                results += try runCryptoBenchmark(seconds: seconds, progress: progress)
             default:
                 break
             }
         }
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        if arguments.flag("json") {
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        if quiet {
             for result in results { output.line(String(decoding: try encoder.encode(result), as: UTF8.self)) }
         } else {
             output.line(benchmarkTable(results))
         }
-        if let file = arguments.value("json-file") {
-            try encoder.encode(results).write(to: URL(fileURLWithPath: file))
+        if let jsonFile {
+            try (encoder.encode(results) + Data("\n".utf8)).write(to: URL(fileURLWithPath: jsonFile), options: .atomic)
         }
         return 0
+    }
+
+    /// Default sizes: large enough for a stable figure, small enough that `fedtrace bench`
+    /// (every scenario) takes about a minute in a release build on a 2-core machine.
+    /// `--events` sets both.
+    static let defaultCaptureEvents = 30_000
+    static let defaultReplicateEvents = 10_000
+
+    /// A decimal option within `range`, or `defaultValue`.
+    static func decimal(_ arguments: ParsedArguments, _ name: String, default defaultValue: Double,
+                        in range: ClosedRange<Double>) throws(UsageError) -> Double {
+        guard let text = arguments.value(name) else { return defaultValue }
+        guard let value = Double(text), value.isFinite, range.contains(value) else {
+            throw UsageError(reason: "--\(name) must be a number in \(range.lowerBound)…\(range.upperBound), got '\(text)'")
+        }
+        return value
     }
 }
