@@ -30,7 +30,7 @@ final class DirectoryFederation {
             let made = cli.run(["init", "--data", cli.path(name), "--certs", cli.path("\(name)-certs")] + options + listen)
             guard made.status == 0 else { throw TestError("init \(name): \(made.err)") }
         }
-        // Replication stays quiet: the Parties have no agreement, and only the hub as a peer.
+        // Replication stays quiet: the Parties have no agreement; their hub workers only poll the mailbox.
         var settings = SyncService.Settings()
         settings.minBackoff = 5
         hub = try NodeServer.start(node: try NodeDirectory(path: cli.path("hub")).open())
