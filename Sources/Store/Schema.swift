@@ -75,5 +75,6 @@ public enum Schema {
         Migration("0003-decisions", DecisionLog.schemaSQL),
         Migration("0004-sync", SyncStore.schemaSQL),
         Migration("0005-mailbox", MailboxStore.schemaSQL),
+        Migration("0006-directory", DirectoryStore.schemaSQL),
     ])
 }
