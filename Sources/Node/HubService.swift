@@ -18,6 +18,8 @@ public final class HubService: Sendable {
     public let node: OpenNode
     public let mailbox: MailboxStore
     let agreements: AgreementService
+    /// The Parties the hub relays between: those with a valid entry in its directory.
+    let directory: DirectoryService
     private let cache = Mutex<(at: Date, all: [AgreementStatus])?>(nil)
     private let stopped = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
@@ -29,6 +31,7 @@ public final class HubService: Sendable {
         self.ttl = ttl
         self.mailbox = MailboxStore(node.store)
         self.agreements = AgreementService(node: node)
+        self.directory = DirectoryService(node: node)
         self.log = log
     }
 
@@ -99,6 +102,16 @@ public final class HubService: Sendable {
                           ("Fedtrace-Delta-Recipients", deltaRecipients)]
         }
         guard !body.isEmpty else { throw refuse(400, "relay.body", "the body is empty") }
+        // Both Parties must be in the directory, with an entry that verifies here and now.
+        for party in [origin, recipient.urn] {
+            let listed: Bool
+            do { listed = try directory.entry(for: try PartyID(urn: party), now: now) != nil } catch {
+                throw refuse(422, "relay.directory", "\(party) has no valid entry in this hub's directory")
+            }
+            guard listed else {
+                throw refuse(422, "relay.directory", "\(party) has no valid entry in this hub's directory (fedtrace directory publish)")
+            }
+        }
         // The agreement: registered here, active, naming both Parties, and allowing relay via us.
         let status: AgreementStatus?
         do { status = try statuses(now: now).first { $0.stored.hash == agreementHash } } catch {

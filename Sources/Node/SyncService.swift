@@ -32,6 +32,8 @@ public final class SyncService: Sendable {
         public var refusalBackoff: TimeInterval = 30
         /// After a direct push failed and deltas went through the hub, when to try direct again.
         public var directRetryInterval: TimeInterval = 30
+        /// How often a hub worker refreshes the node's copy of the hub's directory.
+        public var directoryRefreshInterval: TimeInterval = 300
         /// A stream relayed through the hub whose receipts stop advancing this long is relayed
         /// again from its acknowledged position (the hub keeps one copy per message ID).
         public var relayResendAfter: TimeInterval = 60
@@ -171,7 +173,14 @@ public final class SyncService: Sendable {
     }
 
     private func refreshWorkers() {
-        guard let peers = try? engine.store.peers() else { return }
+        guard var peers = try? engine.store.peers() else { return }
+        // A recipient with no `peer add` entry is reached through the hub (docs/hub.md §1).
+        if peers.contains(where: { Self.isHub($0.party) }), let streams = try? engine.store.outboundStreams() {
+            let known = Set(peers.map(\.party))
+            for recipient in Set(streams.flatMap(\.recipients)).subtracting(known).sorted() {
+                peers.append(Peer(party: recipient, endpoint: "", sealingCertificate: nil, addedAt: "", lastSeen: nil, lastError: nil, lastErrorAt: nil))
+            }
+        }
         state.withLock { state in
             guard !state.stopped else { return }
             for peer in peers {
@@ -289,9 +298,15 @@ final class HubWorker: Sendable {
         var backoff = service.settings.minBackoff
         var registered = Set<String>()
         var client: (endpoint: String, client: HTTPClient)?
+        var lastDirectoryRefresh = Date.distantPast
         while !isStopped {
             do {
                 guard let peer = try store.peers().first(where: { $0.party == hub }) else { return }
+                // The directory (docs/hub.md §2): who the Parties are, their sealing certificates.
+                if Date().timeIntervalSince(lastDirectoryRefresh) >= service.settings.directoryRefreshInterval {
+                    lastDirectoryRefresh = Date()
+                    _ = try? DirectoryService(node: service.node).refresh()
+                }
                 if client?.endpoint != peer.endpoint {
                     client = (peer.endpoint, try service.client(for: hub, endpoint: peer.endpoint))
                 }
@@ -444,8 +459,11 @@ final class PeerWorker: Sendable {
         while !isStopped {
             var direct = true
             do {
-                guard let peer = try store.peers().first(where: { $0.party == party }) else { return }
-                if Date() < viaHubUntil, peer.sealingCertificate != nil {
+                guard let peer = try store.peers().first(where: { $0.party == party }) ?? directoryPeer() else {
+                    pause(5)
+                    continue
+                }
+                if peer.endpoint.isEmpty || (Date() < viaHubUntil && peer.sealingCertificate != nil) {
                     direct = false
                     let sent = try relayThroughHub(peer, next: &next, lastAcknowledged: &lastAcknowledged, clients: &hubClients)
                     if sent == 0 { pause(1) }
@@ -525,6 +543,21 @@ final class PeerWorker: Sendable {
                 backoff = min(backoff * 2, service.settings.maxBackoff)
             }
         }
+    }
+
+    /// This recipient as the directory knows it (no endpoint: only through the hub), with
+    /// the sealing certificate of its verified entry; nil when it has none.
+    private func directoryPeer() throws -> Peer? {
+        let directory = DirectoryService(node: service.node)
+        let party = try PartyID(urn: self.party)
+        var entry = try directory.entry(for: party)
+        if entry == nil {
+            _ = try? directory.refresh()
+            entry = try directory.entry(for: party)
+        }
+        guard let entry else { return nil }
+        return Peer(party: self.party, endpoint: "", sealingCertificate: Array(entry.sealingCertificate.pemString.utf8), addedAt: "",
+                    lastSeen: nil, lastError: nil, lastErrorAt: nil)
     }
 
     /// The next deltas to push to this peer, in stream order, at most `window`.

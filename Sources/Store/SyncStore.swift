@@ -83,6 +83,16 @@ public struct Peer: Sendable, Equatable {
     public let lastSeen: String?
     public let lastError: String?
     public let lastErrorAt: String?
+
+    public init(party: String, endpoint: String, sealingCertificate: [UInt8]?, addedAt: String, lastSeen: String?, lastError: String?, lastErrorAt: String?) {
+        self.party = party
+        self.endpoint = endpoint
+        self.sealingCertificate = sealingCertificate
+        self.addedAt = addedAt
+        self.lastSeen = lastSeen
+        self.lastError = lastError
+        self.lastErrorAt = lastErrorAt
+    }
 }
 
 /// A delta this node refused, kept for `status` (the audit log has the same).

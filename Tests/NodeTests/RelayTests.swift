@@ -91,6 +91,16 @@ import TestSupport
         return (ids, generator.summary().samplePacks.first?.pack ?? "")
     }
 
+    /// Each Party publishes its signed entry in the hub's directory (the hub relays only
+    /// between listed Parties).
+    static func publish(_ nodes: OpenNode...) throws {
+        for node in nodes {
+            let report = try DirectoryService(node: node).publish(endpoints: [], uimPatterns: [],
+                                                                  competentAuthorities: [])
+            #expect(report.deliveries.allSatisfy { if case .stored = $0.outcome { true } else { false } }, "\(report.deliveries)")
+        }
+    }
+
     static func waitUntil(_ timeout: TimeInterval = 60, _ condition: () throws -> Bool) throws -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
@@ -122,6 +132,7 @@ import TestSupport
         try SyncStore(f.kz.store).addPeer(party: Self.ua.urn, endpoint: "127.0.0.1:\(try Self.deadPort())", sealingCertificate: uaSealing)
         try SyncStore(f.kz.store).addPeer(party: Self.hub.urn, endpoint: hubEndpoint, sealingCertificate: nil)
         try SyncStore(f.ua.store).addPeer(party: Self.hub.urn, endpoint: hubEndpoint, sealingCertificate: nil)
+        try Self.publish(f.kz, f.ua)
 
         let (ids, uim) = try Self.capture(f.kz)
         #expect(try Self.waitUntil { try Self.acknowledgedAll(f.kz) }, "KZ never got receipts for everything through the hub")
@@ -161,17 +172,17 @@ import TestSupport
         return false
     }
 
-    @Test func aDeltaAlteredAtTheHubIsRefusedAndRelayedAgain() throws {
+    @Test func aRecipientKnownOnlyFromTheDirectoryIsReachedThroughTheHubAndAnAlteredDeltaIsRefused() throws {
         let f = try Self.federation("relay-tamper")
         let hubServer = try NodeServer.start(node: f.hub, syncSettings: Self.settings)
         defer { hubServer.shutdown(timeout: .seconds(5)) }
         let kzServer = try NodeServer.start(node: f.kz, syncSettings: Self.settings)
         defer { kzServer.shutdown(timeout: .seconds(5)) }
         let hubEndpoint = "127.0.0.1:\(hubServer.federationPort!)"
-        let uaSealing = try Array(Data(contentsOf: Self.pki.appendingPathComponent("UA/sealing.pem")))
-        try SyncStore(f.kz.store).addPeer(party: Self.ua.urn, endpoint: "127.0.0.1:\(try Self.deadPort())", sealingCertificate: uaSealing)
+        // KZ has no `peer add` for UA at all: it finds UA (and its sealing certificate) in the directory.
         try SyncStore(f.kz.store).addPeer(party: Self.hub.urn, endpoint: hubEndpoint, sealingCertificate: nil)
         try SyncStore(f.ua.store).addPeer(party: Self.hub.urn, endpoint: hubEndpoint, sealingCertificate: nil)
+        try Self.publish(f.kz, f.ua)
         let (ids, _) = try Self.capture(f.kz, events: 300)
         // UA is offline: the deltas wait at the hub. Alter the first one there.
         #expect(try Self.waitUntil { try MailboxStore(f.hub.store).depth().first?.entries ?? 0 > 0 })
@@ -198,7 +209,20 @@ import TestSupport
         func code(_ headers: HTTPHeaders, peer: String = Self.kz.urn, body: [UInt8] = [1, 2, 3]) -> String? {
             do { _ = try hub.relay(headers: headers, body: body, peer: peer); return nil } catch { return error.code }
         }
-        #expect(code(headers) == "relay.agreement")            // not registered at the hub
+        #expect(code(headers) == "relay.directory")            // neither Party is in the hub's directory
+        let hubServer = try NodeServer.start(node: f.hub, syncSettings: Self.settings)
+        defer { hubServer.shutdown(timeout: .seconds(5)) }
+        for node in [f.kz, f.ua] {
+            try SyncStore(node.store).addPeer(party: Self.hub.urn, endpoint: "127.0.0.1:\(hubServer.federationPort!)", sealingCertificate: nil)
+        }
+        try Self.publish(f.kz)
+        #expect(code(headers) == "relay.directory")            // UA is still not listed
+        try Self.publish(f.ua)
+        let listed = HubService(node: f.hub)
+        func listedCode() -> String? {
+            do throws(APIProblem) { _ = try listed.relay(headers: headers, body: [1], peer: Self.kz.urn); return nil } catch { return error.code }
+        }
+        #expect(listedCode() == "relay.agreement")             // listed now, but the agreement is not registered
         #expect(code(headers, peer: Self.ua.urn) == "relay.identity")
         var bad = headers
         bad.replaceOrAdd(name: "Fedtrace-Kind", value: "gossip")
@@ -222,7 +246,7 @@ import TestSupport
         #expect(codeNow(headers, body: []) == "relay.body")
         #expect(try MailboxStore(f.hub.store).depth().isEmpty)
         let refusals = try f.hub.store.recentAudit(limit: 100).filter { $0.action == "relay.refuse" }
-        #expect(refusals.count >= 6)
+        #expect(refusals.count >= 8)
         #expect(try f.hub.store.verifyAudit().isIntact)
     }
 }

@@ -106,12 +106,17 @@ enum DemoCommand {
         }
         func endpoint(_ party: PartyID) -> String { nodes[party]!.configuration.federationListen }
         let kzSync = SyncStore(nodes[kz]!.store)
-        try kzSync.addPeer(party: ua.urn, endpoint: endpoint(ua), sealingCertificate: nil)
-        try kzSync.addPeer(party: de.urn, endpoint: "127.0.0.1:\(try freePort())",
-                           sealingCertificate: Array(try Data(contentsOf: URL(fileURLWithPath: pki.path("DE-sealing.pem")))))
         for member in [kz, ua, de] { try SyncStore(nodes[member]!.store).addPeer(party: hub.urn, endpoint: endpoint(hub), sealingCertificate: nil) }
-        output.line("  $ fedtrace peer add --party UA --endpoint \(endpoint(ua))          (at KZ)")
+        try kzSync.addPeer(party: ua.urn, endpoint: endpoint(ua), sealingCertificate: nil)
         output.line("  $ fedtrace peer add --party urn:fctc:hub:gsp --endpoint \(endpoint(hub))   (at KZ, UA, DE)")
+        output.line("  $ fedtrace peer add --party UA --endpoint \(endpoint(ua))          (at KZ; DE has no direct route)")
+        // The directory: each Party signs its entry (endpoints, certificates, UIM code patterns); the hub stores it as signed.
+        let patterns: [PartyID: [String]] = [kz: ["https://id.gs1.org/01/0487"], ua: ["https://id.gs1.org/01/0482"], de: ["https://id.gs1.org/01/040"]]
+        for member in [kz, ua, de] {
+            _ = try DirectoryService(node: nodes[member]!).publish(endpoints: [endpoint(member)], uimPatterns: patterns[member] ?? [],
+                                                                   competentAuthorities: [])
+        }
+        output.line("  $ fedtrace directory publish --pattern https://id.gs1.org/01/0487 …    (each Party signs its directory entry; the hub keeps it as signed)")
 
         step("5. KZ's national track-and-trace system reports \(pallets) pallet\(pallets == 1 ? "" : "s") of cigarettes shipped to Ukraine")
         let generator = try SupplyChainGenerator(SupplyChainConfiguration(seed: 2026, manufacturer: kz, importer: ua, transit: try PartyID(country: "GE"), pallets: pallets))
