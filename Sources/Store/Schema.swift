@@ -74,5 +74,6 @@ public enum Schema {
         Migration("0002-agreements", AgreementStore.schemaSQL),
         Migration("0003-decisions", DecisionLog.schemaSQL),
         Migration("0004-sync", SyncStore.schemaSQL),
+        Migration("0007-enquiries", EnquiryStore.schemaSQL),
     ])
 }
