@@ -77,6 +77,7 @@ public final class NodeServer: Sendable {
                              log: @escaping @Sendable (String) -> Void = { _ in }) throws -> NodeServer {
         let server = try NodeServer(node: node, syncSettings: syncSettings, log: log)
         server.sync?.start()
+        if server.sync != nil { (try? EnquiryService.shared(for: node, log: log))?.start() }   // enquiry outbox, docs/hub.md §3
         return server
     }
 
@@ -183,6 +184,7 @@ public final class NodeServer: Sendable {
     /// already durable), and returns when all connections are closed or `timeout` passed.
     public func shutdown(timeout: Duration = .seconds(30)) {
         sync?.stop()
+        EnquiryService.release(node)
         let group = DispatchGroup()
         for server in [apiServer] + (federationServer.map { [$0] } ?? []) {
             group.enter()
