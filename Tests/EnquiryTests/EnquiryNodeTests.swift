@@ -344,4 +344,90 @@ struct EnquiryNodeTests {
         #expect(try pair.kz.store.outbox().isEmpty)
         #expect(try pair.kz.store.answerEvents(sent.enquiryID).count == 3)
     }
+
+    @Test("Answers are re-checked at KZ: tampered, outside the flow's fields, or for another requester are refused; the good one is kept")
+    func badAnswers() throws {
+        let pair = try Pair(agreement: TestAgreement.text(mode: "manual"))
+        let sent = try pair.kz.service.send(uims: [TestEvents.pack1], purpose: "investigation", caseReference: "CASE-42", to: Self.ua)
+        let ua = try EnquiryPKI.shared.identity("UA"), kzSealing = try EnquiryPKI.shared.identity("KZ").sealingCertificate
+        let routing = EnquiryRouting(kind: .answer, messageID: sent.enquiryID, origin: Self.ua.urn, recipient: Self.kz.urn, agreement: pair.agreement.hash)
+        func answer(_ event: String) throws -> [UInt8] {
+            let a = EnquiryAnswer(enquiryID: sent.enquiryID, responder: Self.ua, requester: Self.kz, agreement: pair.agreement.hash, flow: "ua-answers-kz",
+                                  status: .answered, code: nil, reason: nil, answered: "2026-11-24T00:00:00.000Z", contexts: [],
+                                  events: [AnswerEvent(hashID: "ni:///sha-256;" + String(repeating: "12", count: 32) + "?ver=CBV2.0", declaresError: false,
+                                                       context: nil, event: try object(Array(event.utf8)))])
+            return try EnquiryCodec.seal(try EnquiryCodec.sign(a.content, identity: ua), to: kzSealing, identity: ua)
+        }
+        func code(_ intake: EnquiryIntake) -> String? { if case .refused(let e) = intake { e.code } else { nil } }
+        // (c) machineID is not in the answer flow's fields: the whole answer is refused.
+        #expect(code(pair.kz.service.receiveAnswer(sealed: try answer(TestEvents.commissioning("S1")), origin: Self.ua.urn, routing: routing)) == "answer.out-of-scope")
+        // Not an EPCIS event.
+        #expect(code(pair.kz.service.receiveAnswer(sealed: try answer(#"{"type":"Nonsense"}"#), origin: Self.ua.urn, routing: routing)) == "answer.payload")
+        var tampered = try answer(TestEvents.packing)
+        tampered[tampered.count - 30] ^= 0x01
+        #expect(code(pair.kz.service.receiveAnswer(sealed: tampered, origin: Self.ua.urn, routing: routing)) == "answer.seal")
+        // Signed by UA but sent in DE's name.
+        #expect(code(pair.kz.service.receiveAnswer(sealed: try answer(TestEvents.packing), origin: Self.de.urn)) == "answer.signature")
+        // Via a hub the agreement does not name.
+        #expect(code(pair.kz.service.receiveAnswer(sealed: try answer(TestEvents.packing), origin: Self.ua.urn, viaHub: "urn:fctc:hub:other", routing: routing)) == "answer.relay")
+        #expect(try pair.kz.audit("answer.reject").count == 5)
+        #expect(try pair.kz.store.enquiry(sent.enquiryID, role: .requester)?.status == "delivered")
+        // Via the hub the agreement names, a good answer is kept; the same again is a duplicate; another one is a replay.
+        let good = try answer(TestEvents.packing)
+        guard case .accepted(let record, false) = pair.kz.service.receiveAnswer(sealed: good, origin: Self.ua.urn, viaHub: "urn:fctc:hub:gsp", routing: routing) else {
+            Issue.record("the good answer was refused")
+            return
+        }
+        #expect(record.status == "answered")
+        #expect(record.via == "direct" || record.via == "urn:fctc:hub:gsp")
+        guard case .accepted(_, true) = pair.kz.service.receiveAnswer(sealed: good, origin: Self.ua.urn, routing: routing) else {
+            Issue.record("the same answer again was not a duplicate")
+            return
+        }
+        #expect(code(pair.kz.service.receiveAnswer(sealed: try answer(TestEvents.shipping), origin: Self.ua.urn, routing: routing)) == "answer.replay")
+        #expect(try pair.kz.store.answerEvents(sent.enquiryID).count == 1)
+        // Retention: past the flow's 30 days the events and the signed answer go, the digest stays.
+        #expect(try pair.kz.store.purgeExpiredAnswers(now: Date().addingTimeInterval(29 * 86_400)) == 0)
+        #expect(try pair.kz.store.purgeExpiredAnswers(now: Date().addingTimeInterval(31 * 86_400)) == 1)
+        let purged = try #require(try pair.kz.store.enquiry(sent.enquiryID, role: .requester))
+        #expect(purged.answerSigned == nil && purged.answerDigest != nil)
+        #expect(try pair.kz.store.answerEvents(sent.enquiryID).isEmpty)
+        #expect(try pair.kz.audit("enquiry.purge").count == 1)
+    }
+
+    @Test("Through the hub: the same checks, and the agreement's relay clause must name the hub")
+    func viaHub() throws {
+        let pair = try Pair(serve: false)
+        let kz = try EnquiryPKI.shared.identity("KZ"), uaSealing = try EnquiryPKI.shared.identity("UA").sealingCertificate
+        func sealed() throws -> (Enquiry, [UInt8], EnquiryRouting) {
+            let e = Enquiry.make(requester: Self.kz, responder: Self.ua, agreement: pair.agreement.hash, uims: [TestEvents.pack1], purpose: "investigation", caseReference: "C")
+            let routing = EnquiryRouting(kind: .enquiry, messageID: e.enquiryID, origin: Self.kz.urn, recipient: Self.ua.urn, agreement: e.agreement)
+            return (e, try EnquiryCodec.seal(try EnquiryCodec.sign(e.content, identity: kz), to: uaSealing, identity: kz), routing)
+        }
+        let (_, other, otherRouting) = try sealed()
+        if case .refused(let error) = pair.ua.service.receiveEnquiry(sealed: other, origin: Self.kz.urn, viaHub: "urn:fctc:hub:other", routing: otherRouting) {
+            #expect(error.code == "enquiry.relay")
+        } else {
+            Issue.record("accepted through a hub the agreement does not name")
+        }
+        let (e, body, routing) = try sealed()
+        guard case .accepted(let record, false) = pair.ua.service.receiveEnquiry(sealed: body, origin: Self.kz.urn, viaHub: "urn:fctc:hub:gsp", routing: routing) else {
+            Issue.record("refused through the agreement's hub")
+            return
+        }
+        #expect(record.enquiryID == e.enquiryID)
+        #expect(record.via == "urn:fctc:hub:gsp")
+        #expect(record.status == "answered")
+        // Without the routing header (a relay that passes only the origin), the signed content decides.
+        let (_, bare, _) = try sealed()
+        guard case .accepted = pair.ua.service.receiveEnquiry(sealed: bare, origin: Self.kz.urn, viaHub: "urn:fctc:hub:gsp") else {
+            Issue.record("refused without a routing header")
+            return
+        }
+        if case .refused(let error) = pair.ua.service.receiveEnquiry(sealed: try sealed().1, origin: Self.de.urn, viaHub: "urn:fctc:hub:gsp") {
+            #expect(error.code == "enquiry.signature")
+        } else {
+            Issue.record("accepted in another Party's name")
+        }
+    }
 }
