@@ -85,8 +85,8 @@ public final class EnquiryService: Sendable {
         public var maxPending = 1000
         /// UIMs followed per traced UIM (contents), as `trace --max-uims`.
         public var traceMaxUIMs = 5000
-        /// Events per answer, at most.
-        public var maxAnswerEvents = 20_000
+        /// Events per answer, at most (an answer must fit the federation listener's 8 MiB body limit).
+        public var maxAnswerEvents = 5000
         /// Largest sealed message read.
         public var maxMessageBytes = 8 << 20
         /// Worker period; delivery retries back off from `minBackoff`, doubling, to `maxBackoff` (with jitter).
