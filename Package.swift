@@ -52,5 +52,7 @@ let package = Package(
         .testTarget(name: "SyncTests", dependencies: ["Sync", "Store", "Policy", "Model", "Crypto", "Generator"]),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Sync", "Net", "Store", "Model", "Crypto", "Policy", "Generator", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "Node", "Store", "Model", "Generator", "Crypto", "Policy"]),
+        // Enquiries and evidence (docs/hub.md §3–§4): message formats, two in-process nodes over mutual TLS, the CLI.
+        .testTarget(name: "EnquiryTests", dependencies: ["CLI", "Node", "Sync", "Net", "Store", "Policy", "Model", "Crypto"]),
     ]
 )

@@ -1,3 +1,3 @@
 extension CommandLineTool {
-    static let extraCommands: [Command] = [VerifyCommand.command, BackupCommand.command, GenerateCommand.command, DemoCommand.command, BenchCommand.command, ServeCommand.command] + AgreementCommands.all + PeerCommands.all + DirectoryCommands.all
+    static let extraCommands: [Command] = [VerifyCommand.command, BackupCommand.command, GenerateCommand.command, DemoCommand.command, BenchCommand.command, ServeCommand.command] + AgreementCommands.all + PeerCommands.all + DirectoryCommands.all + EnquiryCommands.all + [EvidenceCommand.command]
 }

@@ -80,6 +80,7 @@ public final class NodeServer: Sendable {
         let server = try NodeServer(node: node, syncSettings: syncSettings, log: log)
         server.sync?.start()
         server.hub?.start()
+        if server.sync != nil { (try? EnquiryService.shared(for: node, log: log))?.start() }   // enquiry outbox, docs/hub.md §3
         return server
     }
 
@@ -189,6 +190,7 @@ public final class NodeServer: Sendable {
     public func shutdown(timeout: Duration = .seconds(30)) {
         sync?.stop()
         hub?.stop()
+        EnquiryService.release(node)
         let group = DispatchGroup()
         for server in [apiServer] + (federationServer.map { [$0] } ?? []) {
             group.enter()

@@ -76,5 +76,6 @@ public enum Schema {
         Migration("0004-sync", SyncStore.schemaSQL),
         Migration("0005-mailbox", MailboxStore.schemaSQL),
         Migration("0006-directory", DirectoryStore.schemaSQL),
+        Migration("0007-enquiries", EnquiryStore.schemaSQL),
     ])
 }

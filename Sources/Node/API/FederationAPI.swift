@@ -99,7 +99,7 @@ public final class FederationAPI: Sendable {
                 if let subject = request.context.peerCertificate?.subject { object["peerCertificateSubject"] = .string(subject) }
                 return .json(.object(object))
             },
-        ] + (hub?.routes() ?? []) + DirectoryService.federationRoutes(node: node))
+        ] + (hub?.routes() ?? []) + DirectoryService.federationRoutes(node: node) + EnquiryAPI.federationRoutes(node: node))
     }
 
     /// Identity hook for the federation TLS configuration: the first SAN URI that is a valid

@@ -60,7 +60,7 @@ public final class LocalAPI: Sendable {
             Route(.get, "/openapi.json") { _ throws(APIProblem) in
                 HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: Array(OpenAPIDocument.json.utf8))
             },
-        ])
+        ] + EnquiryAPI.localRoutes(node: node))
     }
 
     /// Replication gauges from `OpenNode.syncReport()`, grouped by metric name.

@@ -196,6 +196,66 @@ public enum OpenAPIDocument {
         "operationId": "openapi",
         "responses": {"200": {"description": "OpenAPI 3.0 document", "content": {"application/json": {"schema": {"type": "object"}}}}}
       }
+    },
+    "/enquiries": {
+      "post": {
+        "summary": "Send an enquiry (Art. 8.9) about UIMs to the Party that issued them (docs/hub.md section 3)",
+        "operationId": "sendEnquiry",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["purpose", "caseReference"], "properties": {
+          "uim": {"type": "string"}, "uims": {"type": "array", "items": {"type": "string"}}, "purpose": {"type": "string", "enum": ["illicit-trade-detection", "investigation", "prosecution", "risk-analysis"]},
+          "caseReference": {"type": "string"}, "to": {"type": "string", "description": "the responder: XX or urn:fctc:party:XX; without it, the UIMs' owner from the directory"}}}}}},
+        "responses": {
+          "201": {"description": "The enquiry as stored: sent, delivered, answered or refused", "content": {"application/json": {"schema": {"type": "object"}}}},
+          "400": {"$ref": "#/components/responses/Problem"},
+          "422": {"$ref": "#/components/responses/Problem"}
+        }
+      },
+      "get": {
+        "summary": "Enquiries sent and received, newest first; status sent, delivered, answered, refused, overdue or pending",
+        "operationId": "listEnquiries",
+        "parameters": [
+          {"name": "role", "in": "query", "schema": {"type": "string", "enum": ["requester", "responder"]}},
+          {"name": "status", "in": "query", "schema": {"type": "string"}}
+        ],
+        "responses": {"200": {"description": "Enquiries", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}}
+      }
+    },
+    "/enquiries/{id}": {
+      "get": {
+        "summary": "One enquiry, with the events of its answer (the trace)",
+        "operationId": "showEnquiry",
+        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}, "description": "urn:uuid:..., the UUID, or a unique prefix"}],
+        "responses": {
+          "200": {"description": "The enquiry", "content": {"application/json": {"schema": {"type": "object"}}}},
+          "404": {"$ref": "#/components/responses/Problem"}
+        }
+      }
+    },
+    "/enquiries/{id}/approve": {
+      "post": {
+        "summary": "Approve an enquiry waiting for an officer: it is answered with the redacted trace",
+        "operationId": "approveEnquiry",
+        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "responses": {
+          "200": {"description": "The enquiry, answered", "content": {"application/json": {"schema": {"type": "object"}}}},
+          "404": {"$ref": "#/components/responses/Problem"},
+          "409": {"$ref": "#/components/responses/Problem"}
+        }
+      }
+    },
+    "/enquiries/{id}/reject": {
+      "post": {
+        "summary": "Reject an enquiry waiting for an officer: a signed refusal with the reason goes to the requester",
+        "operationId": "rejectEnquiry",
+        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}}}},
+        "responses": {
+          "200": {"description": "The enquiry, refused", "content": {"application/json": {"schema": {"type": "object"}}}},
+          "400": {"$ref": "#/components/responses/Problem"},
+          "404": {"$ref": "#/components/responses/Problem"},
+          "409": {"$ref": "#/components/responses/Problem"}
+        }
+      }
     }
   }
 }
