@@ -164,15 +164,26 @@ public final class EnquiryService: Sendable {
         set { state.withLock { $0.settings = newValue } }
     }
 
-    /// How messages leave (default: direct delivery to the peers table's endpoints).
+    /// How messages leave (default: direct to a peer with an endpoint, else through the hub).
     public var transport: any EnquiryTransport {
-        get { state.withLock { $0.transport } ?? DirectEnquiryTransport(service: self) }
+        get { state.withLock { $0.transport } ?? HubAwareEnquiryTransport(service: self) }
         set { state.withLock { $0.transport = newValue } }
     }
 
-    /// The owner lookup by UIM (the directory, once it exists); nil: `--to` is required.
+    /// The owner lookup by UIM (default: the directory's UIM code patterns).
     public var ownerResolver: EnquiryOwnerResolver? {
-        get { state.withLock { $0.ownerResolver } }
+        get {
+            if let set = state.withLock({ $0.ownerResolver }) { return set }
+            let node = self.node
+            let resolver: EnquiryOwnerResolver = { uim in
+                // The directory's UIM code patterns (docs/hub.md §2), refreshed from the hubs when nothing matches.
+                let directory = DirectoryService(node: node)
+                if let owner = try directory.owner(ofUIM: uim) { return owner.party }
+                _ = try? directory.refresh()
+                return try directory.owner(ofUIM: uim)?.party
+            }
+            return resolver
+        }
         set { state.withLock { $0.ownerResolver = newValue } }
     }
 

@@ -398,6 +398,17 @@ final class HubWorker: Sendable {
             } catch {
                 service.record("relayed receipt from \(origin) via \(hub) refused: \(error)")
             }
+        case "enquiry", "answer":
+            let enquiries = try EnquiryService.shared(for: service.node)
+            let expected: EnquiryMessageKind = kind == "enquiry" ? .enquiry : .answer
+            let routing = try? EnquiryRouting(expected: expected) { headers[$0] }
+            let intake = kind == "enquiry"
+                ? enquiries.receiveEnquiry(sealed: body, origin: origin, viaHub: hub, routing: routing)
+                : enquiries.receiveAnswer(sealed: body, origin: origin, viaHub: hub, routing: routing)
+            if case .refused(let error) = intake {
+                if error.code.hasSuffix(".unavailable") { throw error }
+                service.record("relayed \(kind) from \(origin) via \(hub) refused: \(error.code): \(error.reason)")
+            }
         default:
             service.record("relayed \(kind) from \(origin) via \(hub): not handled by this node")
         }

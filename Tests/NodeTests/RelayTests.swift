@@ -35,7 +35,7 @@ import TestSupport
     }
 
     /// Three nodes with their certificates and one KZ ↔ UA agreement; `relay` names the hub or not.
-    static func federation(_ label: String, relay: Bool = true) throws -> Federation {
+    static func federation(_ label: String, relay: Bool = true, enquiries: Bool = false) throws -> Federation {
         let root = try makeTemporaryDirectory(label)
         func node(_ party: PartyID, _ folder: String) throws -> OpenNode {
             let configuration = NodeConfiguration(party: party, role: party.kind == .hub ? .hub : .party,
@@ -51,6 +51,15 @@ import TestSupport
             flow["rowFilter"] = .object([:])
             flow["fields"] = .array(["a", "f", "g", "h", "j"].map(JSONValue.string))
             flows[index] = .object(flow)
+        }
+        if enquiries {
+            for (from, to) in [(kz, ua), (ua, kz)] {
+                flows.append(.object(["id": .string("\(from.code.lowercased())-answers-\(to.code.lowercased())"), "from": .array([.string(from.urn)]),
+                                      "to": .array([.string(to.urn)]), "action": "answerEnquiry", "rowFilter": .object([:]),
+                                      "fields": .array(["a", "f", "g", "h", "j"].map(JSONValue.string)),
+                                      "duties": .object(["retentionDays": 30, "receipts": true])]))
+            }
+            document["enquiry"] = .object(["mode": "autoUpTo", "maxUIMs": 2, "answerWithinHours": 72])
         }
         document["flows"] = .array(flows)
         document["relay"] = .object(["viaHub": relay ? .string(hub.urn) : .null])
@@ -95,7 +104,8 @@ import TestSupport
     /// between listed Parties).
     static func publish(_ nodes: OpenNode...) throws {
         for node in nodes {
-            let report = try DirectoryService(node: node).publish(endpoints: [], uimPatterns: [],
+            let patterns = node.configuration.party == kz ? ["https://id.gs1.org/01/0487"] : []
+            let report = try DirectoryService(node: node).publish(endpoints: [], uimPatterns: patterns,
                                                                   competentAuthorities: [])
             #expect(report.deliveries.allSatisfy { if case .stored = $0.outcome { true } else { false } }, "\(report.deliveries)")
         }
@@ -248,5 +258,52 @@ import TestSupport
         let refusals = try f.hub.store.recentAudit(limit: 100).filter { $0.action == "relay.refuse" }
         #expect(refusals.count >= 8)
         #expect(try f.hub.store.verifyAudit().isIntact)
+    }
+
+    @Test func enquiriesTravelThroughTheHubToTheOwnerFoundInTheDirectory() throws {
+        let f = try Self.federation("relay-enquiry", enquiries: true)
+        let hubServer = try NodeServer.start(node: f.hub, syncSettings: Self.settings)
+        defer { hubServer.shutdown(timeout: .seconds(5)) }
+        let kzServer = try NodeServer.start(node: f.kz, syncSettings: Self.settings)
+        defer { kzServer.shutdown(timeout: .seconds(5)) }
+        let uaServer = try NodeServer.start(node: f.ua, syncSettings: Self.settings)
+        defer { uaServer.shutdown(timeout: .seconds(5)) }
+        // Neither Party has the other as a peer: only the hub.
+        for node in [f.kz, f.ua] {
+            try SyncStore(node.store).addPeer(party: Self.hub.urn, endpoint: "127.0.0.1:\(hubServer.federationPort!)", sealingCertificate: nil)
+        }
+        try Self.publish(f.kz, f.ua)
+        _ = try Self.capture(f.kz, events: 300)
+        let packs = try f.kz.store.events(matching: { var q = EventQuery(); q.bizSteps = ["commissioning"]; q.limit = 1; return q }())
+            .flatMap { event -> [String] in
+                guard case .object(let o)? = try? JSONParser.parse(event.raw), case .array(let list)? = o["epcList"] else { return [] }
+                return list.compactMap(\.stringValue)
+            }
+        try #require(packs.count >= 3)
+        let ua = try EnquiryService.shared(for: f.ua)
+        let kz = try EnquiryService.shared(for: f.kz)
+        // One UIM: answered automatically (autoUpTo 2); the owner comes from KZ's directory pattern.
+        let auto = try ua.send(uims: [packs[0]], purpose: "illicit-trade-detection", caseReference: "UA-2026-001", to: nil)
+        #expect(auto.responder == Self.kz.urn)
+        #expect(try Self.waitUntil(30) { try ua.find(auto.enquiryID)?.status == "answered" }, "\(String(describing: try? ua.find(auto.enquiryID)))")
+        let answered = try #require(try ua.find(auto.enquiryID))
+        #expect((answered.answerEvents ?? 0) > 0)
+        #expect(answered.via == Self.hub.urn)
+        // Three UIMs: more than autoUpTo allows, so it waits for an officer at KZ, who approves.
+        let manual = try ua.send(uims: Array(packs.prefix(3)), purpose: "illicit-trade-detection", caseReference: "UA-2026-002", to: nil)
+        #expect(try Self.waitUntil(30) { try kz.find(manual.enquiryID)?.status == "pending" })
+        #expect(try ua.find(manual.enquiryID)?.status == "delivered")
+        _ = try kz.approve(manual.enquiryID, officer: "officer@kz")
+        #expect(try Self.waitUntil(30) { try ua.find(manual.enquiryID)?.status == "answered" })
+        // The hub saw envelopes only: no UIM or case reference in its files.
+        #expect(try Self.waitUntil(10) { try MailboxStore(f.hub.store).depth().isEmpty })
+        hubServer.shutdown(timeout: .seconds(5))
+        for file in try FileManager.default.subpathsOfDirectory(atPath: f.hub.directory.path) {
+            guard let data = FileManager.default.contents(atPath: f.hub.directory.path + "/" + file) else { continue }
+            for needle in [packs[0], "UA-2026-001", "UA-2026-002"] {
+                #expect(!Self.contains(Array(data), Array(needle.utf8)), "\(file) holds \(needle)")
+            }
+        }
+        for node in [f.kz, f.ua, f.hub] { #expect(try node.store.verifyAudit().isIntact) }
     }
 }
