@@ -128,6 +128,8 @@ import Model
         #expect(result.out.contains("where did this pack come from?"))
         #expect(result.out.components(separatedBy: "intact,").count - 1 == 4, "\(result.out)")
         #expect(result.out.contains("(through the hub)") && result.out.contains("(direct)"))
+        #expect(result.out.contains("answered automatically via urn:fctc:hub:gsp"), "\(result.out)")
+        #expect(result.out.contains("approved and answered"), "\(result.out)")
         #expect(cli.run("status", "--data", kept + "/kz").status == 0)
         // The kept federation: UA and DE hold KZ's events, redacted differently; the hub holds none.
         for (node, minimum) in [("ua", 1000), ("de", 1000)] {

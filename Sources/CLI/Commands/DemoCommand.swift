@@ -76,11 +76,13 @@ enum DemoCommand {
         let bilateral = try agreement(id: "kz-ua-2026", parties: [kz, ua], flows: [
             flow("kz-shipments-to-ua", from: kz, to: [ua], rowFilter: ["bizSteps": .array(["packing", "shipping", "receiving", "accepting"].map(JSONValue.string))],
                  fields: ["a", "e", "f", "g", "h", "j"]),
-        ], relay: nil)
+            flow("kz-answers-ua", from: kz, to: [ua], rowFilter: [:], fields: ["a", "b", "c", "d", "e", "f", "g", "h", "j"], action: "answerEnquiry"),
+            flow("ua-answers-kz", from: ua, to: [kz], rowFilter: [:], fields: ["a", "b", "c", "d", "e", "f", "g", "h", "j"], action: "answerEnquiry"),
+        ], relay: hub, enquiry: .object(["mode": "autoUpTo", "maxUIMs": 1, "answerWithinHours": 72]))
         let multilateral = try agreement(id: "kz-ua-de-commissioning", parties: [kz, ua, de], flows: [
             flow("kz-commissioning-to-ua-de", from: kz, to: [ua, de], rowFilter: ["bizSteps": .array([.string("commissioning")])], fields: ["a", "g"]),
         ], relay: hub)
-        for (bytes, label) in [(bilateral, "bilateral KZ–UA: KZ's packing and shipping events go to UA with Article 8.4.1 (a) (e) (f) (g) (h) (j), direct delivery"),
+        for (bytes, label) in [(bilateral, "bilateral KZ–UA: KZ's packing and shipping events go to UA with Article 8.4.1 (a) (e) (f) (g) (h) (j); enquiries answered automatically for one UIM, by an officer beyond"),
                                (multilateral, "multilateral KZ–UA–DE: KZ's commissioning events go to UA and DE with (a) and (g) only, relay via the hub allowed")] {
             let signers = try Agreement.parse(bytes).partyIDs
             let signatures = try signers.map { try AgreementService(node: nodes[$0]!).sign(bytes).signature }
@@ -167,7 +169,34 @@ enum DemoCommand {
         }
         if trace.events.count > 8 { output.line("    … \(trace.events.count - 8) more") }
 
-        step("9. Every node verifies its hash-chained audit log")
+        step("9. UA's officer asks KZ, the owner of the code (from the directory), for the full trace — through the hub")
+        let uaEnquiries = try EnquiryService.shared(for: nodes[ua]!)
+        let kzEnquiries = try EnquiryService.shared(for: nodes[kz]!)
+        let packs = summary.samplePacks.map(\.pack)
+        output.line("  $ fedtrace enquiry send --data \(nodes[ua]!.directory.path) --uim \(pack) --purpose illicit-trade-detection --case UA-2026-0042")
+        let enquiryStart = Date()
+        let auto = try uaEnquiries.send(uims: [pack], purpose: "illicit-trade-detection", caseReference: "UA-2026-0042", to: nil)
+        guard waitUntil(60, { (try? uaEnquiries.find(auto.enquiryID))??.status == "answered" }) else {
+            throw NodeError(code: "demo.enquiry", reason: "the enquiry was not answered within a minute: \((try? uaEnquiries.find(auto.enquiryID))??.lastError ?? "no error recorded")")
+        }
+        let answered = try uaEnquiries.find(auto.enquiryID)!
+        output.line("  owner \(auto.responder) (UIM pattern https://id.gs1.org/01/0487); answered automatically via \(answered.via ?? "?") in \(String(format: "%.2f", Date().timeIntervalSince(enquiryStart))) s: \(answered.answerEvents ?? 0) events, signed by KZ, sealed to UA")
+        output.line("  the answer carries what the answerEnquiry flow allows (also (b) facility, (c) machine, (d) shift), which replication did not")
+        if packs.count >= 3 {
+            output.line("  $ fedtrace enquiry send --data … --uim \(packs[0]) --uim \(packs[1]) --uim \(packs[2]) --purpose illicit-trade-detection --case UA-2026-0043")
+            let manual = try uaEnquiries.send(uims: Array(packs.prefix(3)), purpose: "illicit-trade-detection", caseReference: "UA-2026-0043", to: nil)
+            _ = waitUntil(30, { (try? kzEnquiries.find(manual.enquiryID))??.status == "pending" })
+            output.line("  three UIMs exceed the automatic limit: at KZ it waits for an officer (status \((try? kzEnquiries.find(manual.enquiryID))??.status ?? "?"))")
+            output.line("  $ fedtrace enquiry approve --data \(nodes[kz]!.directory.path) \(manual.enquiryID)")
+            _ = try kzEnquiries.approve(manual.enquiryID, officer: "demo officer")
+            if waitUntil(60, { (try? uaEnquiries.find(manual.enquiryID))??.status == "answered" }) {
+                output.line("  approved and answered: \((try? uaEnquiries.find(manual.enquiryID))??.answerEvents ?? 0) events reached UA")
+            } else {
+                output.line("  approved; the answer is on its way (status \((try? uaEnquiries.find(manual.enquiryID))??.status ?? "?"))")
+            }
+        }
+
+        step("10. Every node verifies its hash-chained audit log")
         var intact = true
         for member in members {
             let audit = try nodes[member]!.store.verifyAudit()
@@ -226,21 +255,22 @@ enum DemoCommand {
         return server.port
     }
 
-    static func flow(_ id: String, from: PartyID, to: [PartyID], rowFilter: JSONObject, fields: [String]) -> JSONValue {
-        .object(["id": .string(id), "from": .array([.string(from.urn)]), "to": .array(to.map { .string($0.urn) }), "action": "replicate",
+    static func flow(_ id: String, from: PartyID, to: [PartyID], rowFilter: JSONObject, fields: [String], action: String = "replicate") -> JSONValue {
+        .object(["id": .string(id), "from": .array([.string(from.urn)]), "to": .array(to.map { .string($0.urn) }), "action": .string(action),
                  "rowFilter": .object(rowFilter), "fields": .array(fields.map(JSONValue.string)),
                  "duties": .object(["retentionDays": 365, "receipts": true])])
     }
 
     /// A drafted agreement between `parties` with these replicate flows (plus the draft's
     /// answerEnquiry flows) and relay clause.
-    static func agreement(id: String, parties: [PartyID], flows: [JSONValue], relay: PartyID?) throws -> [UInt8] {
+    static func agreement(id: String, parties: [PartyID], flows: [JSONValue], relay: PartyID?, enquiry: JSONValue? = nil) throws -> [UInt8] {
         let draft = try AgreementService.draft(party: parties[0], with: Array(parties.dropFirst()), id: id)
         guard case .object(var document) = try JSONParser.parse(draft), case .array(let drafted)? = document["flows"] else {
             throw NodeError(code: "demo.agreement", reason: "the drafted agreement has no flows")
         }
         let kept = drafted.filter { $0.objectValue?["action"]?.stringValue != "replicate" }
         document["flows"] = .array(flows + kept)
+        if let enquiry { document["enquiry"] = enquiry }
         document["relay"] = .object(["viaHub": relay.map { .string($0.urn) } ?? .null])
         return JSONWriter.serialize(.object(document))
     }
