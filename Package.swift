@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "Net", dependencies: ["Core", "Crypto", "COpenSSL"], swiftSettings: optimizedInDebug),
         .target(name: "Sync", dependencies: ["Core", "Store", "Model", "Crypto", "Policy"], swiftSettings: optimizedInDebug),
         .target(name: "Node", dependencies: ["Core", "Sync", "Store", "Net", "Model", "Crypto", "Policy"]),
-        .target(name: "Bench", dependencies: ["Node", "Net", "Store", "Generator", "Model", "Crypto"]),
+        .target(name: "Bench", dependencies: ["Node", "Sync", "Net", "Store", "Generator", "Model", "Crypto", "Policy"]),
         .target(name: "CLI", dependencies: ["Core", "Node", "Sync", "Net", "Bench", "Generator", "Store", "Model", "Crypto", "Policy"]),
         .executableTarget(name: "fedtrace", dependencies: ["CLI"]),
 

@@ -25,6 +25,8 @@ public final class HubService: Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let started = Atomic<Bool>(false)
     private let log: @Sendable (String) -> Void
+    private let notifier = DispatchQueue(label: "fedtrace.hub.notify")
+    private let clients = Mutex<[String: HTTPClient]>([:])
 
     public init(node: OpenNode, ttl: TimeInterval = 14 * 86_400, log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.node = node
@@ -130,12 +132,51 @@ public final class HubService: Sendable {
         let verdict = Evaluation.mayRelay(via: node.configuration.party, agreement: status.agreement)
         guard verdict.permitted else { throw refuse(422, "relay.not-allowed", verdict.reason) }
         do {
-            let (seq, _) = try mailbox.deposit(recipient: recipient.urn, kind: kind, messageID: messageID, origin: origin, agreement: agreementHash,
-                                               headers: forwarded, body: body, ttl: ttl, now: now)
+            let (seq, new) = try mailbox.deposit(recipient: recipient.urn, kind: kind, messageID: messageID, origin: origin, agreement: agreementHash,
+                                                 headers: forwarded, body: body, ttl: ttl, now: now)
+            if new { notify(recipient) }
             return seq
         } catch {
             throw APIProblem(status: 503, code: "relay.unavailable", detail: "the message could not be stored; retry later")
         }
+    }
+
+    /// Tells `recipient` that its mailbox has mail (docs/hub.md §1): a bodiless
+    /// `POST /fed/v1/mailbox/notify` to the endpoints of its directory entry, in the
+    /// background, so it pulls at once instead of at its next poll. Best effort: a recipient
+    /// that cannot be reached still finds the message when it pulls.
+    func notify(_ recipient: PartyID) {
+        notifier.async { [self] in
+            guard let entry = try? directory.entry(for: recipient) else { return }
+            for endpoint in entry.endpoints {
+                do {
+                    let client = try client(for: recipient.urn, endpoint: endpoint)
+                    let response = try client.send(HTTPRequest(method: .post, target: "/fed/v1/mailbox/notify"))
+                    if response.status == 204 { return }
+                } catch {
+                    clients.withLock { _ = $0.removeValue(forKey: "\(recipient.urn)|\(endpoint)") }
+                }
+            }
+        }
+    }
+
+    private func client(for party: String, endpoint: String) throws -> HTTPClient {
+        let key = "\(party)|\(endpoint)"
+        if let client = clients.withLock({ $0[key] }) { return client }
+        guard let certificates = try CertificateFolder.load(at: node.directory.certificatesPath), let address = ListenAddress(endpoint) else {
+            throw NodeError(code: "relay.notify", reason: "no certificate folder or a bad endpoint")
+        }
+        var tls = TLSConfiguration.client(trustRootsFile: certificates.root, certificateChainFile: certificates.transportCertificate,
+                                          privateKeyFile: certificates.transportKey, crlFile: certificates.crl)
+        tls.peerIdentity = { certificate in
+            FederationAPI.partyIdentity(certificate).flatMap { identity in
+                identity == party ? .success(identity) : .failure(NodeError(code: "peer.identity", reason: "\(endpoint) is \(identity), not \(party)"))
+            }
+        }
+        let client = try HTTPClient(configuration: .init(host: address.host, port: Int(address.port), tls: tls,
+                                                         connectTimeout: .seconds(2), requestTimeout: .seconds(5), maxIdleConnections: 1))
+        clients.withLock { $0[key] = client }
+        return client
     }
 
     /// The federation routes a hub serves (in addition to `whoami` and the directory).

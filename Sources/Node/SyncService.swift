@@ -233,6 +233,9 @@ public final class SyncService: Sendable {
     /// Wakes the hub workers (after a push through the hub, or a relayed receipt to send).
     func wakeHubs() { for worker in state.withLock({ Array($0.hubWorkers.values) }) { worker.wake() } }
 
+    /// Wakes the worker of `hub` (its mailbox has mail).
+    public func wakeHub(_ hub: String) { state.withLock { $0.hubWorkers[hub] }?.wake() }
+
     /// Sends one relay envelope to `hub` (docs/hub.md §1). Returns the mailbox sequence.
     func relay(via hub: Peer, client: HTTPClient, headers: [(String, String)], body: [UInt8]) throws -> Int64 {
         try relay(via: hub, client: client, envelopes: [(headers, body)])[0]

@@ -56,15 +56,16 @@ enum GenerateCommand {
 }
 
 enum BenchCommand {
-    static let scenarios = ["capture", "crypto", "http", "replicate"]
+    static let scenarios = ["capture", "crypto", "http", "replicate", "enquiry"]
 
     static let command = Command(
-        "bench", summary: "measure DESIGN §14 scenarios (capture, crypto, http, replicate; all of them without SCENARIO) against same-run physical baselines (use a release build)",
-        usage: "[SCENARIO...] [--events N] [--seconds S] [--clients N] [--json] [--json-file FILE]",
+        "bench", summary: "measure DESIGN §14 scenarios (capture, crypto, http, replicate, enquiry; all of them without SCENARIO) against same-run physical baselines (use a release build)",
+        usage: "[SCENARIO...] [--events N] [--seconds S] [--clients N] [--enquiries N] [--json] [--json-file FILE]",
         options: [
             OptionSpec("events", value: "N", help: "events for the capture and replicate scenarios (defaults \(defaultCaptureEvents) and \(defaultReplicateEvents); figures fall as the store grows, so compare runs of the same size; DESIGN §14 states replicate for 1000000)"),
             OptionSpec("seconds", value: "S", help: "seconds per measurement for the crypto and http scenarios, fractions allowed (default 2; openssl speed runs whole seconds)"),
             OptionSpec("clients", value: "N", help: "concurrent keep-alive clients for the http scenario (default 8)"),
+            OptionSpec("enquiries", value: "N", help: "round trips measured by the enquiry scenario (default 100)"),
             OptionSpec("json", help: "print one JSON object per result line instead of the table (scenario, figure, unit, baseline, baselineName, ratio, target, meetsTarget)"),
             OptionSpec("json-file", value: "FILE", help: "also write every result as one JSON array (same objects as --json) to FILE; stdout is unchanged"),
         ]
@@ -82,6 +83,7 @@ enum BenchCommand {
         let replicateEvents = try arguments.integer("events", default: defaultReplicateEvents, in: 1000...50_000_000)
         let seconds = try decimal(arguments, "seconds", default: 2, in: 0.05...600)
         let clients = try arguments.integer("clients", default: 8, in: 1...1000)
+        let enquiries = try arguments.integer("enquiries", default: 100, in: 1...100_000)
         let jsonFile = arguments.value("json-file")
         if let jsonFile {
             let parent = URL(fileURLWithPath: jsonFile).deletingLastPathComponent().path
@@ -111,6 +113,8 @@ enum BenchCommand {
                 results.append(try ReplicateBenchmark.run(events: replicateEvents, workDirectory: work.appendingPathComponent("replicate"), progress: progress))
             case "crypto":
                 results += try runCryptoBenchmark(seconds: seconds, progress: progress)
+            case "enquiry":
+                results += try EnquiryBenchmark.run(enquiries: enquiries, workDirectory: work.appendingPathComponent("enquiry"), progress: progress)
             default:
                 break
             }

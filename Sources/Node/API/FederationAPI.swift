@@ -82,6 +82,16 @@ public final class FederationAPI: Sendable {
                     throw APIProblem(status: 422, code: "receipt.invalid", detail: "the receipt could not be checked")
                 }
             },
+            Route(.post, "/fed/v1/mailbox/notify") { request throws(APIProblem) in
+                // A hub says this node's mailbox there has mail: pull now (docs/hub.md §1).
+                let peer = try peer(request)
+                guard (try? PartyID(urn: peer))?.kind == .hub else {
+                    throw APIProblem(status: 403, code: "relay.not-hub", detail: "only a hub notifies a mailbox")
+                }
+                let sync = try service()
+                sync.wakeHub(peer)
+                return HTTPResponse(status: 204)
+            },
             Route(.get, "/fed/v1/certificates") { request throws(APIProblem) in
                 _ = try peer(request)
                 let sync = try service()
