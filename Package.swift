@@ -52,5 +52,7 @@ let package = Package(
         .testTarget(name: "SyncTests", dependencies: ["Sync", "Store", "Policy", "Model", "Crypto", "Generator"]),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Net", "Store", "Model", "Crypto", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "Node", "Store", "Model", "Generator", "Crypto", "Policy"]),
+        // Multi-node tests: real `fedtrace serve` processes (the built binary) on loopback.
+        .testTarget(name: "FederationTests", dependencies: ["TestSupport", "Node", "Sync", "Store", "Model", "Crypto", "Net", "Policy"]),
     ]
 )
