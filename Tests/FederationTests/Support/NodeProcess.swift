@@ -161,9 +161,12 @@ final class NodeProcess: @unchecked Sendable {
     }
 
     /// `fedtrace audit verify`: true when the chain is intact (exit 0 and `intact`).
-    func auditIntact() throws -> Bool {
+    func auditIntact() throws -> Bool { try auditCheck().intact }
+
+    /// `fedtrace audit verify --json`: whether it passed, and what it printed.
+    func auditCheck() throws -> (intact: Bool, output: String) {
         let result = try fedtrace("audit", "verify", "--data", data, "--json")
-        return result.status == 0 && result.json?.objectValue?["intact"] == .bool(true)
+        return (result.status == 0 && result.json?.objectValue?["intact"] == .bool(true), "\(result)")
     }
 
     /// Captures files with the CLI (the node may be running: the store takes concurrent writers).

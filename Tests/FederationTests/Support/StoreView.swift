@@ -89,6 +89,13 @@ struct StoreView {
         }
     }
 
+    /// The receiver's position on `stream` (0 before the first delta).
+    func position(_ stream: String) throws -> Int64 {
+        try read { db in
+            try db.prepare("SELECT sequence FROM stream_positions WHERE stream = ?").bind([.text(stream)]).rows { $0.int64(0) }.first ?? 0
+        }
+    }
+
     struct Received: Equatable {
         let sequence: Int64
         let deltaHash: String
@@ -97,7 +104,9 @@ struct StoreView {
 
     /// The receiver's applied deltas of `stream`, its position (sequence, stopped reason),
     /// and its events of `origin`: count and distinct hash IDs, all in one snapshot.
-    func receiverState(_ stream: String, origin: String) throws -> (deltas: [Received], position: Int64, stopped: String?, events: Int, distinctHashIDs: Int) {
+    /// `applies` are the details of the `delta.apply` audit records of `stream`.
+    func receiverState(_ stream: String, origin: String) throws -> (deltas: [Received], position: Int64, stopped: String?, events: Int, distinctHashIDs: Int,
+                                                                    applies: [JSONObject]) {
         try read { db in
             let deltas = try db.prepare("SELECT sequence, delta_hash, events FROM received_deltas WHERE stream = ? ORDER BY sequence")
                 .bind([.text(stream)]).rows { Received(sequence: $0.int64(0), deltaHash: $0.text(1) ?? "", events: Int($0.int64(2))) }
@@ -105,7 +114,10 @@ struct StoreView {
                 .rows { ($0.int64(0), $0.text(1)) }.first
             let counts = try db.prepare("SELECT count(*), count(DISTINCT hash_id) FROM events WHERE origin = ?").bind([.text(origin)])
                 .rows { (Int($0.int64(0)), Int($0.int64(1))) }[0]
-            return (deltas, position?.0 ?? 0, position?.1 ?? nil, counts.0, counts.1)
+            let applies = try db.prepare("SELECT detail FROM audit_log WHERE action = 'delta.apply' ORDER BY seq").rows { s in
+                (try? JSONParser.parse(Array((s.text(0) ?? "").utf8)))?.objectValue ?? [:]
+            }.filter { $0["stream"]?.stringValue == stream }
+            return (deltas, position?.0 ?? 0, position?.1 ?? nil, counts.0, counts.1, applies)
         }
     }
 
