@@ -320,7 +320,9 @@ final class PeerWorker: Sendable {
                 client?.client.closeIdleConnections()
                 synced = false
                 next = [:]
-                pause(backoff * Double.random(in: 0.5...1.5))
+                // Jitter around the current delay, never past maxBackoff: a peer back from an
+                // outage waits at most that long for the next attempt.
+                pause(min(backoff * Double.random(in: 0.5...1.5), service.settings.maxBackoff))
                 backoff = min(backoff * 2, service.settings.maxBackoff)
             }
         }
