@@ -60,6 +60,8 @@ extension FederationTests {
             let applied = try StoreView(ua).auditTimes("delta.apply").compactMap(parseInstant)
             if let first = applied.first, let last = applied.last {
                 let waited = first.timeIntervalSince(restarted), transfer = last.timeIntervalSince(first)
+                // KZ's push worker retries at most SyncService.Settings.maxBackoff (30 s) after a failure.
+                #expect(waited < 30 + 8, "UA waited \(waited) s for KZ's next attempt; the retry delay is at most 30 s")
                 print("catch-up: UA caught up with \(selected.count) events in \(created) deltas \(String(format: "%.1f", catchUpSeconds)) s after its restart: first delta applied after \(String(format: "%.1f", waited)) s (KZ's retry backoff), transfer \(String(format: "%.1f", transfer)) s (\(Int(Double(selected.count) / max(transfer, 0.001))) events/s)")
             }
 

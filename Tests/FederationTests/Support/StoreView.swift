@@ -58,6 +58,7 @@ struct StoreView {
 
     struct OutboxRow: Equatable {
         let sequence: Int64
+        let deltaID: String
         let deltaHash: String
         let previousHash: String
         let eventCount: Int
@@ -67,9 +68,10 @@ struct StoreView {
     /// The sender's outbox of `stream`, after `sequence`.
     func outbox(_ stream: String, after sequence: Int64 = 0) throws -> [OutboxRow] {
         try read { db in
-            try db.prepare("SELECT sequence, delta_hash, previous_hash, event_count, signed FROM outbox WHERE stream = ? AND sequence > ? ORDER BY sequence")
+            try db.prepare("SELECT sequence, delta_id, delta_hash, previous_hash, event_count, signed FROM outbox WHERE stream = ? AND sequence > ? ORDER BY sequence")
                 .bind([.text(stream), .integer(sequence)]).rows { s in
-                    OutboxRow(sequence: s.int64(0), deltaHash: s.text(1) ?? "", previousHash: s.text(2) ?? "", eventCount: Int(s.int64(3)), signed: s.blob(4))
+                    OutboxRow(sequence: s.int64(0), deltaID: s.text(1) ?? "", deltaHash: s.text(2) ?? "", previousHash: s.text(3) ?? "",
+                              eventCount: Int(s.int64(4)), signed: s.blob(5))
                 }
         }
     }
@@ -127,6 +129,25 @@ struct StoreView {
             try db.prepare("SELECT detail FROM audit_log WHERE action = ? ORDER BY seq").bind([.text(action)]).rows { s in
                 (try? JSONParser.parse(Array((s.text(0) ?? "").utf8)))?.objectValue ?? [:]
             }
+        }
+    }
+
+    /// The refused deltas kept for `status`, newest first: (peer, stream, sequence, code).
+    func rejections() throws -> [(peer: String, stream: String, sequence: Int64, code: String)] {
+        try read { db in
+            try db.prepare("SELECT peer, stream, sequence, code FROM delta_rejections ORDER BY id DESC").rows { s in
+                (s.text(0) ?? "", s.text(1) ?? "", s.int64(2), s.text(3) ?? "")
+            }
+        }
+    }
+
+    /// When each delta of `stream` was applied (`delta.apply` audit times), oldest first.
+    func applyTimes(_ stream: String) throws -> [(sequence: Int, at: String)] {
+        try read { db in
+            try db.prepare("SELECT at, detail FROM audit_log WHERE action = 'delta.apply' ORDER BY seq").rows { s -> (Int, String, String) in
+                let detail = (try? JSONParser.parse(Array((s.text(1) ?? "").utf8)))?.objectValue ?? [:]
+                return (detail["sequence"]?.int ?? 0, s.text(0) ?? "", detail["stream"]?.stringValue ?? "")
+            }.filter { $0.2 == stream }.map { ($0.0, $0.1) }
         }
     }
 
