@@ -38,9 +38,8 @@ extension FederationTests {
             }
             #expect(selected.count > captured * 9 / 10 && selected.count < captured, "\(selected.count) of \(captured) selected")
             // KZ cuts the backlog into deltas on its own while UA is away.
-            let cut = try waitUntil(timeout: 120, interval: 0.5) { try StoreView(kz).outbox(stream).reduce(0) { $0 + $1.eventCount } == selected.count }
-            let cutEvents = try StoreView(kz).outbox(stream).reduce(0) { $0 + $1.eventCount }
-            if !cut { Issue.record("KZ did not cut the backlog in 120 s: \(cutEvents) of \(selected.count) events\n\(diagnostics(kz))") }
+            let cut = try waitUntil(timeout: 180, interval: 0.5) { try StoreView(kz).cutSummary(stream).events == selected.count }
+            if !cut { Issue.record("KZ did not cut the backlog in 180 s: \(try StoreView(kz).cutSummary(stream).events) of \(selected.count) events\n\(diagnostics(kz))") }
             let created = try StoreView(kz).lastSequence(stream)
             let before = try StoreView(kz).progress(stream, recipient: ua.urn)
             #expect((before?.acknowledged ?? 0) == 0, "nothing was acknowledged while UA was down")
@@ -52,7 +51,7 @@ extension FederationTests {
             var state = (position: Int64(0), acknowledged: Int64(0))
             let caughtUp = try waitUntil(timeout: 300, interval: 0.5) {
                 state = (try StoreView(ua).position(stream), try StoreView(kz).progress(stream, recipient: ua.urn)?.acknowledged ?? 0)
-                return state.position == created && state.acknowledged == created
+                return state.position >= created && state.acknowledged >= created
             }
             let catchUpSeconds = seconds(since: clock)
             if !caughtUp { Issue.record("UA at \(state.position), KZ acknowledged \(state.acknowledged) of \(created) after 300 s\n\(diagnostics(kz, ua))") }
@@ -69,7 +68,8 @@ extension FederationTests {
             let receiver = try StoreView(ua).receiverState(stream, origin: kz.urn)
             #expect(receiver.events == selected.count && receiver.distinctHashIDs == selected.count, "\(receiver.events) events at UA, \(selected.count) selected")
             #expect(receiver.deltas.map(\.sequence) == Array(1...created))
-            #expect(receiver.deltas.map(\.deltaHash) == (try StoreView(kz).outbox(stream).map(\.deltaHash)))
+            let made = try StoreView(kz).outboxHashes(stream)
+            #expect(receiver.deltas.map(\.deltaHash) == receiver.deltas.map { made[$0.sequence] ?? "" })
             #expect(Set(try StoreView(ua).hashIDs(origin: kz.urn)) == Set(selected))
             let inbound = try #require(try ua.sync().inbound.first { $0["stream"]?.stringValue == stream })
             #expect(inbound["received"]?.int == Int(created) && inbound["events"]?.int == selected.count)

@@ -62,11 +62,10 @@ func waitForConvergence(_ stream: String, from sender: NodeProcess, to receiver:
                         sourceLocation: SourceLocation = #_sourceLocation) throws -> Int64 {
     var last: (created: Int64, acknowledged: Int64, cut: Int, position: Int64) = (0, 0, 0, 0)
     let converged = try waitUntil(timeout: timeout, interval: 0.3) {
-        let outbox = try StoreView(sender).outbox(stream)
-        let created = outbox.last?.sequence ?? 0
+        let (created, cut) = try StoreView(sender).cutSummary(stream)
         let acknowledged = try StoreView(sender).progress(stream, recipient: receiver.urn)?.acknowledged ?? 0
         let position = try StoreView(receiver).position(stream)
-        last = (created, acknowledged, outbox.reduce(0) { $0 + $1.eventCount }, position)
+        last = (created, acknowledged, cut, position)
         return last.cut == events && created == acknowledged && position == created
     }
     if !converged {

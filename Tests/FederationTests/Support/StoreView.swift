@@ -76,6 +76,22 @@ struct StoreView {
         }
     }
 
+    /// The sender's outbox of `stream` in brief (no delta bodies): the last sequence and the events cut.
+    func cutSummary(_ stream: String) throws -> (last: Int64, events: Int) {
+        try read { db in
+            try db.prepare("SELECT coalesce(max(sequence), 0), coalesce(sum(event_count), 0) FROM outbox WHERE stream = ?")
+                .bind([.text(stream)]).rows { ($0.int64(0), Int($0.int64(1))) }[0]
+        }
+    }
+
+    /// The sender's delta hashes of `stream` by sequence (no delta bodies).
+    func outboxHashes(_ stream: String) throws -> [Int64: String] {
+        try read { db in
+            Dictionary(uniqueKeysWithValues: try db.prepare("SELECT sequence, delta_hash FROM outbox WHERE stream = ?").bind([.text(stream)])
+                .rows { ($0.int64(0), $0.text(1) ?? "") })
+        }
+    }
+
     /// The sender's view of one recipient: (sent, acknowledged).
     func progress(_ stream: String, recipient: String) throws -> (sent: Int64, acknowledged: Int64)? {
         try read { db in
