@@ -54,5 +54,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["CLI", "Node", "Store", "Model", "Generator", "Crypto", "Policy"]),
         // Enquiries and evidence (docs/hub.md §3–§4): message formats, two in-process nodes over mutual TLS, the CLI.
         .testTarget(name: "EnquiryTests", dependencies: ["CLI", "Node", "Sync", "Net", "Store", "Policy", "Model", "Crypto"]),
+        // Multi-node tests: real `fedtrace serve` processes (the built binary) on loopback.
+        .testTarget(name: "FederationTests", dependencies: ["TestSupport", "Node", "Sync", "Store", "Model", "Crypto", "Net", "Policy"]),
     ]
 )

@@ -323,7 +323,7 @@ final class HubWorker: Sendable {
                 let reason = (error as? any CodedError).map { "\($0.code): \($0.reason)" } ?? "\(error)"
                 try? store.recordPeerError(hub, error: reason)
                 client?.client.closeIdleConnections()
-                _ = signal.wait(timeout: .now() + backoff * Double.random(in: 0.5...1.5))
+                _ = signal.wait(timeout: .now() + min(backoff * Double.random(in: 0.5...1.5), service.settings.maxBackoff))
                 backoff = min(backoff * 2, service.settings.maxBackoff)
             }
         }
@@ -553,7 +553,9 @@ final class PeerWorker: Sendable {
                     service.record("\(party) unreachable directly (\(reason)); relaying through the hub")
                     continue
                 }
-                pause(backoff * Double.random(in: 0.5...1.5))
+                // Jitter around the current delay, never past maxBackoff: a peer back from an
+                // outage waits at most that long for the next attempt.
+                pause(min(backoff * Double.random(in: 0.5...1.5), service.settings.maxBackoff))
                 backoff = min(backoff * 2, service.settings.maxBackoff)
             }
         }

@@ -373,9 +373,15 @@ public final class EventStore: Sendable {
         try database.write { db in try AuditLog.append(db, actor: actor, action: action, detail: JSONWriter.string(.object(detail))) }
     }
 
-    /// Verifies the audit chain.
+    /// Verifies the audit chain. The records and the head marker are read in one read
+    /// transaction: read separately, a record another process appends in between (a running
+    /// node) looks like records removed from the end.
     public func verifyAudit() throws -> AuditVerification {
-        try database.read { db in try AuditLog.verify(db) }
+        try database.read { db in
+            try db.execute("BEGIN")
+            defer { try? db.execute("COMMIT") }
+            return try AuditLog.verify(db)
+        }
     }
 
     /// The newest audit records, newest first.
