@@ -6,21 +6,20 @@ import Policy
 extension FederationTests {
     /// KZ, UA and DE under one multilateral agreement drafted with `--with UA --with DE`,
     /// its flows edited: KZ → {UA, DE} aggregation events with element (h) only; KZ → DE
-    /// commissioning events with (a) and (g) only; and the draft's own shipping flow
-    /// KZ → {UA, DE} with `destinationCountry: "recipient"`, (h) and (j).
+    /// commissioning events with (a) and (g) only; and the draft's own shipping flows
+    /// KZ → UA and KZ → DE (one per recipient) with `destinationCountry: "recipient"`, (h) and (j).
     @Suite struct Multilateral {
         @Test func eachPartyReceivesExactlyWhatItsFlowsSay() throws {
             let cluster = try Cluster("multilateral", parties: ["KZ", "UA", "DE"])
             let kz = cluster["KZ"], ua = cluster["UA"], de = cluster["DE"]
             let agreement = try cluster.agreement(drafter: "KZ", with: ["UA", "DE"]) { document in
-                guard case .array(let drafted)? = document["flows"], case .object(var shipping)? = drafted.first else { return }
-                shipping["id"] = "kz-shipments-to-ua-de"
+                guard case .array(let drafted)? = document["flows"] else { return }
+                let shipping = drafted.filter { $0.objectValue?["id"]?.stringValue?.hasPrefix("kz-shipments-to-") == true }
                 document["flows"] = .array([
                     replicateFlow("kz-packing-to-ua-de", from: ["KZ"], to: ["UA", "DE"], rowFilter: ["eventTypes": ["AggregationEvent"]], fields: ["h"]),
                     replicateFlow("kz-commissioning-to-de", from: ["KZ"], to: ["DE"],
                                   rowFilter: ["eventTypes": ["ObjectEvent"], "bizSteps": ["commissioning"]], fields: ["a", "g"], retentionDays: 90),
-                    .object(shipping),
-                ])
+                ] + shipping)
             }
             #expect(agreement.flows.last?.rowFilter.destinationCountry != nil, "the drafted shipping flow filters on the recipient's country")
             // Two supply chains at KZ: one shipped to UA, one to DE.
@@ -30,20 +29,22 @@ extension FederationTests {
             #expect(try kz.capture(files) > 2500)
 
             let events = try StoreView(kz).events(origin: kz.urn)
-            let packing = "kz-packing-to-ua-de", commissioning = "kz-commissioning-to-de", shipments = "kz-shipments-to-ua-de"
+            #expect(agreement.flows.map(\.id) == ["kz-packing-to-ua-de", "kz-commissioning-to-de", "kz-shipments-to-ua", "kz-shipments-to-de"])
+            let packing = "kz-packing-to-ua-de", commissioning = "kz-commissioning-to-de"
+            let shipmentsToUA = "kz-shipments-to-ua", shipmentsToDE = "kz-shipments-to-de"
             let packingAtUA = try expectedShare(of: events, origin: "KZ", recipient: "UA", agreement: agreement, flow: packing)
             let packingAtDE = try expectedShare(of: events, origin: "KZ", recipient: "DE", agreement: agreement, flow: packing)
             let commissioningAtDE = try expectedShare(of: events, origin: "KZ", recipient: "DE", agreement: agreement, flow: commissioning)
             let commissioningAtUA = try expectedShare(of: events, origin: "KZ", recipient: "UA", agreement: agreement, flow: commissioning)
-            let shipmentsAtUA = try expectedShare(of: events, origin: "KZ", recipient: "UA", agreement: agreement, flow: shipments)
-            let shipmentsAtDE = try expectedShare(of: events, origin: "KZ", recipient: "DE", agreement: agreement, flow: shipments)
+            let shipmentsAtUA = try expectedShare(of: events, origin: "KZ", recipient: "UA", agreement: agreement, flow: shipmentsToUA)
+            let shipmentsAtDE = try expectedShare(of: events, origin: "KZ", recipient: "DE", agreement: agreement, flow: shipmentsToDE)
             #expect(packingAtUA.count > 500 && Set(packingAtUA.keys) == Set(packingAtDE.keys))
             #expect(commissioningAtDE.count > 500 && commissioningAtUA.isEmpty)
             #expect(!shipmentsAtUA.isEmpty && !shipmentsAtDE.isEmpty && Set(shipmentsAtUA.keys).isDisjoint(with: shipmentsAtDE.keys),
                     "each shipment is for one destination: \(shipmentsAtUA.count) to UA, \(shipmentsAtDE.count) to DE")
 
             let packingStream = agreement.stream(packing, origin: "KZ"), commissioningStream = agreement.stream(commissioning, origin: "KZ")
-            let shipmentStream = agreement.stream(shipments, origin: "KZ")
+            let shipmentStreams = (ua: agreement.stream(shipmentsToUA, origin: "KZ"), de: agreement.stream(shipmentsToDE, origin: "KZ"))
             let lastPacking = try waitForConvergence(packingStream, from: kz, to: ua, events: packingAtUA.count)
             try waitForConvergence(packingStream, from: kz, to: de, events: packingAtUA.count)
             try waitForConvergence(commissioningStream, from: kz, to: de, events: commissioningAtDE.count)
@@ -71,18 +72,19 @@ extension FederationTests {
             #expect(Set(outbound.filter { $0["stream"]?.stringValue == packingStream }.compactMap { $0["recipient"]?.stringValue }) == [ua.urn, de.urn])
             #expect(outbound.filter { $0["stream"]?.stringValue == packingStream }.allSatisfy { $0["acknowledged"]?.int == Int(lastPacking) })
 
-            // The drafted multilateral shipping flow: docs/agreements.md says each Party gets the
-            // shipments whose tt:destinationCountry is its own code. SyncEngine.build puts an event
-            // into a flow's one stream only when the flow permits it to every recipient, so a
-            // filter on "recipient" sends nothing to anyone.
-            let cutShipments = try StoreView(kz).outbox(shipmentStream).reduce(0) { $0 + $1.eventCount }
-            withKnownIssue("SyncEngine.build: a multi-recipient flow whose row filter depends on the recipient (destinationCountry: \"recipient\") replicates nothing") {
-                #expect(cutShipments == shipmentsAtUA.count + shipmentsAtDE.count, "the cutter put \(cutShipments) shipments into \(shipments)")
-                let uaLacks = Set(shipmentsAtUA.keys).subtracting(atUA.map(\.hashID)).count
-                let deLacks = Set(shipmentsAtDE.keys).subtracting(atDE.map(\.hashID)).count
-                #expect(uaLacks == 0, "UA lacks \(uaLacks) of its \(shipmentsAtUA.count) shipments")
-                #expect(deLacks == 0, "DE lacks \(deLacks) of its \(shipmentsAtDE.count) shipments")
-            }
+            // The drafted shipping flows, one per recipient: each Party gets exactly the shipments
+            // whose tt:destinationCountry is its own code (docs/agreements.md).
+            try waitForConvergence(shipmentStreams.ua, from: kz, to: ua, events: shipmentsAtUA.count)
+            try waitForConvergence(shipmentStreams.de, from: kz, to: de, events: shipmentsAtDE.count)
+            let cutShipments = try StoreView(kz).outbox(shipmentStreams.ua).reduce(0) { $0 + $1.eventCount }
+                + StoreView(kz).outbox(shipmentStreams.de).reduce(0) { $0 + $1.eventCount }
+            #expect(cutShipments == shipmentsAtUA.count + shipmentsAtDE.count)
+            let uaNow = try StoreView(ua).events(origin: kz.urn), deNow = try StoreView(de).events(origin: kz.urn)
+            let uaLacks = Set(shipmentsAtUA.keys).subtracting(uaNow.map(\.hashID)).count
+            let deLacks = Set(shipmentsAtDE.keys).subtracting(deNow.map(\.hashID)).count
+            #expect(Set(uaNow.map(\.hashID)).isDisjoint(with: shipmentsAtDE.keys) && Set(deNow.map(\.hashID)).isDisjoint(with: shipmentsAtUA.keys))
+            #expect(uaLacks == 0, "UA lacks \(uaLacks) of its \(shipmentsAtUA.count) shipments")
+            #expect(deLacks == 0, "DE lacks \(deLacks) of its \(shipmentsAtDE.count) shipments")
             try cluster.stopAll()
             for node in [kz, ua, de] { #expect(try node.auditIntact(), "audit at \(node.code)") }
         }
