@@ -113,7 +113,7 @@ public enum AuditLog {
             }
     }
 
-    static func isoTime(_ date: Date) -> String {
+    public static func isoTime(_ date: Date) -> String {
         Timestamp(epochMilliseconds: Int64((date.timeIntervalSince1970 * 1000).rounded(.down))).canonicalUTC
     }
 }

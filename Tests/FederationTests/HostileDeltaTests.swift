@@ -110,9 +110,10 @@ extension FederationTests {
             let unknownHash = SHA256.hexHash(Array("no such agreement".utf8))
             let unknown = try forge.delta(signer: kzKeys, origin: kzParty, flow: "kz-to-ua", sequence: 1, previous: SyncStoreZero.hash, events: good, agreementHash: unknownHash)
             try refusals.expect("agreement not held", try post(asKZ, unknown.sealed, unknown.routing), status: 422, code: "delta.agreement", stream: unknown.routing.stream)
-            // 11. Missing routing headers: not a delta at all (400, nothing to record against a stream).
-            try refusals.expect("no Fedtrace-Sequence", try post(asKZ, next.sealed, next.routing, drop: ["Fedtrace-Sequence"]), status: 400, code: "delta.routing", recorded: false)
-            try refusals.expect("no routing headers", try post(asKZ, next.sealed, nil), status: 400, code: "delta.routing", recorded: false)
+            // 11. Missing routing headers: not a delta at all (400), still recorded and audited.
+            try refusals.expect("no Fedtrace-Sequence", try post(asKZ, next.sealed, next.routing, drop: ["Fedtrace-Sequence"]), status: 400, code: "delta.routing",
+                                stream: next.routing.stream)
+            try refusals.expect("no routing headers", try post(asKZ, next.sealed, nil), status: 400, code: "delta.routing", stream: "-")
             // 12. Ahead of the position (reordered): 409 with the sequence expected; a gap is normal after a reconnect and is not recorded.
             let ahead = try forge.delta(signer: kzKeys, origin: kzParty, flow: "kz-to-ua", sequence: position + 2, previous: next.deltaHash, events: good)
             let gap = try post(asKZ, ahead.sealed, ahead.routing)
@@ -204,7 +205,7 @@ extension FederationTests {
             #expect(kzOut["lastError"] == .null && kzOut["lagEvents"]?.int == 0, "\(kzOut)")
             // Everything refused is on record at UA.
             let codes = Set(try StoreView(ua).rejections().map(\.code))
-            #expect(codes == ["delta.seal", "delta.signature", "delta.out-of-scope", "delta.header-mismatch", "delta.identity", "delta.agreement", "delta.chain", "delta.stopped"],
+            #expect(codes == ["delta.seal", "delta.signature", "delta.out-of-scope", "delta.header-mismatch", "delta.identity", "delta.agreement", "delta.chain", "delta.stopped", "delta.routing"],
                     "\(codes.sorted())")
             #expect(try StoreView(ua).audit("delta.reject").count == refusals.recorded)
             try cluster.stopAll()

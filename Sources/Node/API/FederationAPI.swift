@@ -40,6 +40,10 @@ public final class FederationAPI: Sendable {
                 do throws(SyncError) {
                     routing = try DeltaRouting { name in request.http.headers.values(for: name).first }
                 } catch {
+                    // Not a delta at all: recorded and audited like any refusal (docs/sync.md).
+                    try? sync.engine.store.recordRejection(DeltaRejection(peer: peer, stream: request.http.headers.values(for: "Fedtrace-Stream").first.map { String($0.prefix(300)) } ?? "-",
+                                                                          sequence: 0, code: error.code, reason: error.reason,
+                                                                          at: AuditLog.isoTime(Date())))
                     throw APIProblem.badRequest(error.code, error.reason)
                 }
                 switch sync.receive(sealed: request.http.body, routing: routing, peer: peer) {
