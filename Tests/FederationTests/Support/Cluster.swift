@@ -20,12 +20,20 @@ final class Cluster: @unchecked Sendable {
 
     subscript(code: String) -> NodeProcess { nodes[code]! }
 
-    init(_ label: String, parties: [String]) throws {
+    /// With `hub`, a hub node (key `hub` in `nodes`) that every Party has as a peer; with
+    /// `direct: false`, the Parties have only the hub (they reach each other through it).
+    init(_ label: String, parties: [String], hub: String? = nil, direct: Bool = true) throws {
         self.label = label
         directory = try makeTemporaryDirectory("fed-\(label)")
         root = directory.appendingPathComponent("root").path
         try certsScript("make-root.sh", ["--root", root])
         var nodes: [String: NodeProcess] = [:]
+        if let hub {
+            try certsScript("issue-hub.sh", [hub, directory.appendingPathComponent("certs-hub").path, "--root", root])
+            nodes["hub"] = try NodeProcess(code: hub, data: directory.appendingPathComponent("node-hub").path,
+                                           certificates: directory.appendingPathComponent("certs-hub").path,
+                                           log: directory.appendingPathComponent("serve-hub.log").path, hub: true)
+        }
         for code in parties {
             try certsScript("issue-party.sh", [code, directory.appendingPathComponent("certs-\(code)").path, "--root", root])
             nodes[code] = try NodeProcess(code: code, data: directory.appendingPathComponent("node-\(code)").path,
@@ -36,14 +44,16 @@ final class Cluster: @unchecked Sendable {
         for node in nodes.values {
             node.onPortChange = { [unowned self] moved in
                 for other in self.nodes.values where other !== moved {
-                    try fedtraceOK("peer", "add", "--data", other.data, "--party", moved.code, "--endpoint", moved.endpoint)
+                    guard !other.urn.hasPrefix("urn:fctc:hub:"), direct || moved.urn.hasPrefix("urn:fctc:hub:") else { continue }
+                    try fedtraceOK("peer", "add", "--data", other.data, "--party", moved.urn, "--endpoint", moved.endpoint)
                 }
             }
         }
-        // Every node knows every other as a peer (its endpoint; sealing certificates are fetched over mutual TLS).
-        for node in nodes.values {
-            for other in nodes.values where other !== node {
-                try fedtraceOK("peer", "add", "--data", node.data, "--party", other.code, "--endpoint", other.endpoint)
+        // Every Party knows every other as a peer (its endpoint; sealing certificates are fetched
+        // over mutual TLS), or only the hub; the hub needs no peers.
+        for node in nodes.values where !node.urn.hasPrefix("urn:fctc:hub:") {
+            for other in nodes.values where other !== node && (direct || other.urn.hasPrefix("urn:fctc:hub:")) {
+                try fedtraceOK("peer", "add", "--data", node.data, "--party", other.urn, "--endpoint", other.endpoint)
             }
         }
     }

@@ -33,15 +33,16 @@ final class NodeProcess: @unchecked Sendable {
     var pid: Int32? { lock.withLock { process?.isRunning == true ? process?.processIdentifier : nil } }
     var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
 
-    init(code: String, data: String, certificates: String, log: String) throws {
+    /// `hub`: a hub node (`init --role hub`, identity urn:fctc:hub:CODE) instead of a Party.
+    init(code: String, data: String, certificates: String, log: String, hub: Bool = false) throws {
         self.code = code
-        self.urn = "urn:fctc:party:\(code)"
+        self.urn = hub ? "urn:fctc:hub:\(code)" : "urn:fctc:party:\(code)"
         self.data = data
         self.certificates = certificates
         self.log = log
         self._federationPort = try freeLoopbackPort()
-        try fedtraceOK("init", "--party", code, "--data", data, "--certs", certificates,
-                       "--api-listen", "127.0.0.1:0", "--fed-listen", "127.0.0.1:\(_federationPort)")
+        try fedtraceOK(["init", "--party", code, "--data", data, "--certs", certificates,
+                        "--api-listen", "127.0.0.1:0", "--fed-listen", "127.0.0.1:\(_federationPort)"] + (hub ? ["--role", "hub"] : []))
         FileManager.default.createFile(atPath: log, contents: nil)
     }
 

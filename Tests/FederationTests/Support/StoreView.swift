@@ -140,6 +140,14 @@ struct StoreView {
     }
 
     /// Audit records with `action`, oldest first, their detail parsed.
+    /// Messages waiting in a hub's mailboxes.
+    func mailboxDepth() throws -> Int {
+        try read { db in
+            let s = try db.prepare("SELECT count(*) FROM mailbox")
+            return try s.step() ? Int(s.int64(0)) : 0
+        }
+    }
+
     func audit(_ action: String) throws -> [JSONObject] {
         try read { db in
             try db.prepare("SELECT detail FROM audit_log WHERE action = ? ORDER BY seq").bind([.text(action)]).rows { s in
