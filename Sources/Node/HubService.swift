@@ -12,7 +12,7 @@ import Synchronization
 /// passes. The hub checks who may send what to whom under which registered agreement; it
 /// never opens a body (it holds no key that could).
 public final class HubService: Sendable {
-    public static let kinds: Set<String> = ["delta", "receipt", "enquiry", "answer"]
+    public static let kinds: Set<String> = ["delta", "receipt", "refusal", "enquiry", "answer"]
     /// How long an unacknowledged message waits (docs/hub.md: 14 days).
     public let ttl: TimeInterval
     public let node: OpenNode

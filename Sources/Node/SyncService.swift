@@ -394,6 +394,35 @@ final class HubWorker: Sendable {
                 ], body: receipt)
             case .refused(let error):
                 if error.code == "sync.unavailable" { throw error }
+                guard error.code != "delta.gap" else { return }
+                // The origin learns why, as it would from a direct push: a signed refusal notice back through the hub.
+                let notice = JSONWriter.serialize(.object([
+                    "about": "delta", "stream": .string(routing.stream), "sequence": .number(String(routing.sequence)),
+                    "deltaID": .string(routing.deltaID), "code": .string(error.code), "reason": .string(String(error.reason.prefix(500))),
+                    "from": .string(service.engine.party.urn),
+                ]))
+                let signed = try CMS.sign(notice, signer: service.engine.identity.signingCertificate, key: service.engine.identity.signingKey)
+                _ = try service.relay(via: peer, client: http, headers: [
+                    ("Fedtrace-Kind", "refusal"), ("Fedtrace-Message-ID", "urn:fedtrace:refusal:\(SHA256.hexHash(signed))"),
+                    ("Fedtrace-Origin", service.engine.party.urn), ("Fedtrace-Recipients", routing.origin),
+                    ("Fedtrace-Agreement", StreamName(routing.stream)?.agreementHash ?? ""),
+                ], body: signed)
+            }
+        case "refusal":
+            // A recipient refused one of our deltas after a relay: verify who says so, then show it like a direct refusal.
+            do {
+                let verified = try CMS.verify(body, trust: service.engine.identity.trust, expectedSigner: origin)
+                guard case .object(let o)? = try? JSONParser.parse(verified.content), o["about"]?.stringValue == "delta",
+                      let stream = o["stream"]?.stringValue, StreamName(stream)?.origin == service.engine.party,
+                      let code = o["code"]?.stringValue, let reason = o["reason"]?.stringValue else {
+                    service.record("relayed refusal notice from \(origin) via \(hub) is not about one of our deltas")
+                    return
+                }
+                let sequence = { if case .number(let n)? = o["sequence"] { return n } else { return "?" } }()
+                try service.engine.store.recordSendError(stream: stream, recipient: origin, error: "\(code): \(reason) (delta \(sequence), via \(hub))", audit: true)
+                service.record("\(origin) refused delta \(sequence) of \(stream) (via \(hub)): \(code): \(reason)")
+            } catch {
+                service.record("relayed refusal notice from \(origin) via \(hub) does not verify: \(error)")
             }
         case "receipt":
             do {

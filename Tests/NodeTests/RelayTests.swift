@@ -206,6 +206,8 @@ import TestSupport
         let rejections = try SyncStore(f.ua.store).rejections()
         #expect(rejections.contains { $0.code == "delta.seal" || $0.code == "delta.signature" }, "\(rejections)")
         #expect(rejections.first?.peer.contains("via \(Self.hub.urn)") == true)
+        // KZ was told, as it would be by a direct push: a signed refusal notice came back through the hub.
+        #expect(try f.kz.store.recentAudit(limit: 10_000).contains { $0.action == "delta.refused-by-peer" && $0.detail.contains("via \(Self.hub.urn)") })
         let received = try f.ua.store.events(matching: { var q = EventQuery(); q.limit = 100_000; return q }())
         #expect(received.count == ids.count && Set(received.map(\.hashID)) == ids)
         for node in [f.kz, f.ua, f.hub] { #expect(try node.store.verifyAudit().isIntact) }
