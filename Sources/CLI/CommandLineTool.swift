@@ -104,7 +104,17 @@ public enum CommandLineTool {
 
 /// A one-line reason for any error the layers throw.
 func oneLine(_ error: any Error) -> String {
-    let text = (error as? any CodedError)?.description ?? String(describing: error)
+    let text: String
+    if let coded = error as? any CodedError {
+        text = coded.description
+    } else if let cocoa = error as? CocoaError {
+        // File errors from Foundation: the path and the system's reason (e.g. "No space left on device").
+        let path = cocoa.userInfo[NSFilePathErrorKey] as? String
+        let reason = (cocoa.userInfo[NSUnderlyingErrorKey] as? NSError).map { String(cString: strerror(Int32($0.code))) } ?? cocoa.localizedDescription
+        text = path.map { "\($0): \(reason)" } ?? reason
+    } else {
+        text = String(describing: error)
+    }
     return text.split(whereSeparator: \.isNewline).joined(separator: " ")
 }
 

@@ -147,3 +147,12 @@ import Model
         #expect(cli.run("demo", "--keep", "/proc/fedtrace-not-writable").status == 1)
     }
 }
+
+@Suite struct OneLineErrorTests {
+    @Test func fileErrorsNameThePathAndTheSystemReason() {
+        let underlying = NSError(domain: NSPOSIXErrorDomain, code: Int(ENOSPC))
+        let error = CocoaError(.fileWriteOutOfSpace, userInfo: [NSFilePathErrorKey: "/full/x.jsonld", NSUnderlyingErrorKey: underlying])
+        #expect(oneLine(error) == "/full/x.jsonld: No space left on device")
+        #expect(!oneLine(CocoaError(.fileNoSuchFile)).contains("\n"))
+    }
+}
