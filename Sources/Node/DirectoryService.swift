@@ -315,22 +315,7 @@ public final class DirectoryService: Sendable {
         guard let certificates = try CertificateFolder.load(at: node.directory.certificatesPath) else {
             throw NodeError(code: "directory.no_certificates", reason: "talking to a hub needs the certificate folder at \(node.directory.certificatesPath)")
         }
-        guard let address = ListenAddress(hub.endpoint) else {
-            throw NodeError(code: "peer.endpoint", reason: "endpoint '\(hub.endpoint)' of \(hub.party) is not HOST:PORT")
-        }
-        var tls = TLSConfiguration.client(trustRootsFile: certificates.root, certificateChainFile: certificates.transportCertificate,
-                                          privateKeyFile: certificates.transportKey, crlFile: certificates.crl)
-        let expected = hub.party
-        tls.peerIdentity = { certificate in
-            FederationAPI.partyIdentity(certificate).flatMap { identity in
-                identity == expected ? .success(identity)
-                    : .failure(NodeError(code: "peer.identity", reason: "the server at \(hub.endpoint) is \(identity), not \(expected)"))
-            }
-        }
-        var limits = HTTPLimits.default
-        limits.maxBodyBytes = 64 << 20
-        return try HTTPClient(configuration: .init(host: address.host, port: Int(address.port), tls: tls, limits: limits,
-                                                   connectTimeout: .seconds(5), requestTimeout: .seconds(30), maxIdleConnections: 1))
+        return try certificates.federationClient(to: hub.party, endpoint: hub.endpoint, requestTimeout: .seconds(30), maxIdleConnections: 1)
     }
 }
 

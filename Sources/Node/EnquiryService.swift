@@ -906,22 +906,8 @@ public struct DirectEnquiryTransport: EnquiryTransport {
             guard let certificates = try CertificateFolder.load(at: node.directory.certificatesPath) else {
                 throw NodeError(code: "enquiry.unavailable", reason: "no certificate folder at \(node.directory.certificatesPath)")
             }
-            guard let address = ListenAddress(peer.endpoint) else {
-                throw NodeError(code: "peer.endpoint", reason: "endpoint '\(peer.endpoint)' of \(peer.party) is not HOST:PORT")
-            }
-            var tls = TLSConfiguration.client(trustRootsFile: certificates.root, certificateChainFile: certificates.transportCertificate,
-                                              privateKeyFile: certificates.transportKey, crlFile: certificates.crl)
-            let expected = peer.party, endpoint = peer.endpoint
-            tls.peerIdentity = { certificate in
-                FederationAPI.partyIdentity(certificate).flatMap { identity in
-                    identity == expected ? .success(identity)
-                        : .failure(NodeError(code: "peer.identity", reason: "the server at \(endpoint) is \(identity), not \(expected)"))
-                }
-            }
-            var limits = HTTPLimits.default
-            limits.maxBodyBytes = 1 << 20
-            let client = try HTTPClient(configuration: .init(host: address.host, port: Int(address.port), tls: tls, limits: limits,
-                                                             connectTimeout: .seconds(5), requestTimeout: .seconds(60), maxIdleConnections: 2))
+            let client = try certificates.federationClient(to: peer.party, endpoint: peer.endpoint, maxBodyBytes: 1 << 20,
+                                                           requestTimeout: .seconds(60), maxIdleConnections: 2)
             return clients.withLock { clients in
                 if let existing = clients[key] { return existing }
                 clients[key] = client

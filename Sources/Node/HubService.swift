@@ -163,18 +163,11 @@ public final class HubService: Sendable {
     private func client(for party: String, endpoint: String) throws -> HTTPClient {
         let key = "\(party)|\(endpoint)"
         if let client = clients.withLock({ $0[key] }) { return client }
-        guard let certificates = try CertificateFolder.load(at: node.directory.certificatesPath), let address = ListenAddress(endpoint) else {
-            throw NodeError(code: "relay.notify", reason: "no certificate folder or a bad endpoint")
+        guard let certificates = try CertificateFolder.load(at: node.directory.certificatesPath) else {
+            throw NodeError(code: "relay.notify", reason: "no certificate folder at \(node.directory.certificatesPath)")
         }
-        var tls = TLSConfiguration.client(trustRootsFile: certificates.root, certificateChainFile: certificates.transportCertificate,
-                                          privateKeyFile: certificates.transportKey, crlFile: certificates.crl)
-        tls.peerIdentity = { certificate in
-            FederationAPI.partyIdentity(certificate).flatMap { identity in
-                identity == party ? .success(identity) : .failure(NodeError(code: "peer.identity", reason: "\(endpoint) is \(identity), not \(party)"))
-            }
-        }
-        let client = try HTTPClient(configuration: .init(host: address.host, port: Int(address.port), tls: tls,
-                                                         connectTimeout: .seconds(2), requestTimeout: .seconds(5), maxIdleConnections: 1))
+        let client = try certificates.federationClient(to: party, endpoint: endpoint, maxBodyBytes: 1 << 20, connectTimeout: .seconds(2),
+                                                       requestTimeout: .seconds(5), maxIdleConnections: 1)
         clients.withLock { $0[key] = client }
         return client
     }

@@ -201,21 +201,7 @@ public final class SyncService: Sendable {
     /// A TLS client for `peer` at `endpoint`: our transport certificate, the federation root
     /// and CRL, and a server certificate that must name `peer`.
     func client(for peer: String, endpoint: String) throws -> HTTPClient {
-        guard let address = ListenAddress(endpoint) else {
-            throw NodeError(code: "peer.endpoint", reason: "endpoint '\(endpoint)' of \(peer) is not HOST:PORT")
-        }
-        var tls = TLSConfiguration.client(trustRootsFile: certificates.root, certificateChainFile: certificates.transportCertificate,
-                                          privateKeyFile: certificates.transportKey, crlFile: certificates.crl)
-        tls.peerIdentity = { certificate in
-            FederationAPI.partyIdentity(certificate).flatMap { identity in
-                identity == peer ? .success(identity)
-                    : .failure(NodeError(code: "peer.identity", reason: "the server at \(endpoint) is \(identity), not \(peer)"))
-            }
-        }
-        var limits = HTTPLimits.default
-        limits.maxBodyBytes = 64 << 20
-        return try HTTPClient(configuration: .init(host: address.host, port: Int(address.port), tls: tls, limits: limits,
-                                                   connectTimeout: .seconds(5), requestTimeout: .seconds(120), maxIdleConnections: 2))
+        try certificates.federationClient(to: peer, endpoint: endpoint, connectTimeout: .seconds(5), requestTimeout: .seconds(120))
     }
 
     func record(_ message: String) { log(message) }
