@@ -253,34 +253,19 @@ public final class SyncService: Sendable {
 final class HubWorker: Sendable {
     let service: SyncService
     let hub: String
-    private let signal = DispatchSemaphore(value: 0)
-    private let done = DispatchSemaphore(value: 0)
-    private let stopped = Atomic<Bool>(false)
+    private let thread = WorkerThread()
 
     init(service: SyncService, hub: String) {
         self.service = service
         self.hub = hub
     }
 
-    func start() {
-        let thread = Thread { [self] in
-            run()
-            done.signal()
-        }
-        thread.name = "fedtrace-hub-peer"
-        thread.start()
-    }
-
-    func wake() { signal.signal() }
-
-    func stop() {
-        stopped.store(true, ordering: .sequentiallyConsistent)
-        signal.signal()
-    }
-
-    func join() { done.wait() }
-
-    private var isStopped: Bool { stopped.load(ordering: .sequentiallyConsistent) }
+    func start() { thread.start(name: "fedtrace-hub-peer") { [self] in run() } }
+    func wake() { thread.wake() }
+    func stop() { thread.stop() }
+    func join() { thread.join() }
+    private var isStopped: Bool { thread.isStopped }
+    private func pause(_ seconds: TimeInterval) { thread.pause(seconds) }
 
     private func run() {
         let store = service.engine.store
@@ -304,12 +289,12 @@ final class HubWorker: Sendable {
                 let processed = try pull(http, peer: peer)
                 try store.recordPeerSeen(hub)
                 backoff = service.settings.minBackoff
-                if processed == 0 { _ = signal.wait(timeout: .now() + 1) }
+                if processed == 0 { pause(1) }
             } catch {
                 let reason = (error as? any CodedError).map { "\($0.code): \($0.reason)" } ?? "\(error)"
                 try? store.recordPeerError(hub, error: reason)
                 client?.client.closeIdleConnections()
-                _ = signal.wait(timeout: .now() + min(backoff * Double.random(in: 0.5...1.5), service.settings.maxBackoff))
+                pause(min(backoff * Double.random(in: 0.5...1.5), service.settings.maxBackoff))
                 backoff = min(backoff * 2, service.settings.maxBackoff)
             }
         }
@@ -440,38 +425,19 @@ final class HubWorker: Sendable {
 final class PeerWorker: Sendable {
     let service: SyncService
     let party: String
-    private let signal = DispatchSemaphore(value: 0)
-    private let done = DispatchSemaphore(value: 0)
-    private let stopped = Atomic<Bool>(false)
+    private let thread = WorkerThread()
 
     init(service: SyncService, party: String) {
         self.service = service
         self.party = party
     }
 
-    func start() {
-        let thread = Thread { [self] in
-            run()
-            done.signal()
-        }
-        thread.name = "fedtrace-peer"
-        thread.start()
-    }
-
-    func wake() { signal.signal() }
-
-    func stop() {
-        stopped.store(true, ordering: .sequentiallyConsistent)
-        signal.signal()
-    }
-
-    func join() { done.wait() }
-
-    private var isStopped: Bool { stopped.load(ordering: .sequentiallyConsistent) }
-
-    private func pause(_ seconds: TimeInterval) {
-        _ = signal.wait(timeout: .now() + seconds)
-    }
+    func start() { thread.start(name: "fedtrace-peer") { [self] in run() } }
+    func wake() { thread.wake() }
+    func stop() { thread.stop() }
+    func join() { thread.join() }
+    private var isStopped: Bool { thread.isStopped }
+    private func pause(_ seconds: TimeInterval) { thread.pause(seconds) }
 
     private func run() {
         let store = service.engine.store
@@ -695,4 +661,37 @@ final class PeerWorker: Sendable {
         default: return nil
         }
     }
+}
+
+/// A worker's own thread: started once, woken early from a pause, stopped and joined. The
+/// peer and hub workers each run their loop on one.
+final class WorkerThread: Sendable {
+    private let signal = DispatchSemaphore(value: 0)
+    private let done = DispatchSemaphore(value: 0)
+    private let stopped = Atomic<Bool>(false)
+
+    func start(name: String, _ body: @escaping @Sendable () -> Void) {
+        let thread = Thread { [self] in
+            body()
+            done.signal()
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Ends the current (or next) pause at once.
+    func wake() { signal.signal() }
+
+    func stop() {
+        stopped.store(true, ordering: .sequentiallyConsistent)
+        signal.signal()
+    }
+
+    /// Waits until the body has returned.
+    func join() { done.wait() }
+
+    var isStopped: Bool { stopped.load(ordering: .sequentiallyConsistent) }
+
+    /// Sleeps up to `seconds`, less when woken or stopped.
+    func pause(_ seconds: TimeInterval) { _ = signal.wait(timeout: .now() + seconds) }
 }
