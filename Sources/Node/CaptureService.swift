@@ -52,15 +52,24 @@ public struct CaptureService: Sendable {
     /// anything: `capture.too-large`, the parser's `epcis.*` codes (reason names the
     /// document, event and field), or `capture.store` when the store fails.
     public func store(bytes: [UInt8], source: String, actor: String) throws(NodeError) -> (result: CaptureResult, eventCount: Int) {
+        try store(parse(bytes: bytes, source: source), bytes: bytes, source: source, actor: actor)
+    }
+
+    /// Checks the size and parses, validates and hashes one document (no store access, so
+    /// it can run on another thread while the writer stores the previous document).
+    public func parse(bytes: [UInt8], source: String) throws(NodeError) -> EPCISDocument {
         guard bytes.count <= node.configuration.maxDocumentBytes else {
             throw NodeError(code: "capture.too-large", reason: "\(source): \(formatBytes(bytes.count)) is larger than the \(formatBytes(node.configuration.maxDocumentBytes)) limit")
         }
-        let document: EPCISDocument
         do {
-            document = try EPCISDocumentParser.parse(bytes, name: source)
+            return try EPCISDocumentParser.parse(bytes, name: source)
         } catch {
             throw NodeError(code: error.code, reason: error.reason)
         }
+    }
+
+    /// Stores a parsed document (`bytes` are its exact input, for the audit digest).
+    func store(_ document: EPCISDocument, bytes: [UInt8], source: String, actor: String) throws(NodeError) -> (result: CaptureResult, eventCount: Int) {
         do {
             let result = try node.store.capture(document, origin: node.configuration.party, actor: actor, source: source,
                                                 documentDigest: SHA256.hexHash(bytes))
@@ -70,15 +79,28 @@ public struct CaptureService: Sendable {
         }
     }
 
-    /// Captures files in order; each is its own transaction.
+    /// Captures files in order; each is its own transaction, and a rejected file does not
+    /// stop the others. File *n + 1* is read and parsed on another thread while file *n* is
+    /// stored (`CapturePipeline`), which roughly doubles the rate on two cores.
     public func capture(files: [String], actor: String = "operator") -> [DocumentCaptureOutcome] {
-        files.map { path in
-            do throws(NodeError) {
-                return capture(bytes: try readDocument(atPath: path), source: path, actor: actor)
-            } catch {
-                return DocumentCaptureOutcome(source: path, result: nil, rejection: error.reason, eventCount: 0)
+        var outcomes: [DocumentCaptureOutcome] = []
+        outcomes.reserveCapacity(files.count)
+        // Neither stage throws: each file's failure becomes its outcome.
+        try? CapturePipeline.run(documents: files, parse: { _, path in
+            Result { () throws(NodeError) -> ([UInt8], EPCISDocument) in
+                let bytes = try readDocument(atPath: path)
+                return (bytes, try parse(bytes: bytes, source: path))
             }
-        }
+        }, store: { _, prepared, path in
+            do throws(NodeError) {
+                let (bytes, document) = try prepared.get()
+                let (result, count) = try store(document, bytes: bytes, source: path, actor: actor)
+                outcomes.append(DocumentCaptureOutcome(source: path, result: result, rejection: nil, eventCount: count))
+            } catch {
+                outcomes.append(DocumentCaptureOutcome(source: path, result: nil, rejection: error.reason, eventCount: 0))
+            }
+        })
+        return outcomes
     }
 }
 

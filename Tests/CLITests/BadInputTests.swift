@@ -99,6 +99,30 @@ import Model
         #expect(result.out.contains("captured 1 / duplicate 0 / rejected 1 document"))
     }
 
+    /// Files are parsed one ahead of the store (CapturePipeline): outcomes still come in
+    /// the order given, and each file stands alone.
+    @Test func filesAreReportedInOrderWhateverEachOutcome() throws {
+        let (cli, data) = try node()
+        let third = Self.secondBad.replacingOccurrences(of: "/21/NEW", with: "/21/THIRD")
+        let files = [
+            try cli.write("o1.json", "not json"),
+            try cli.write("o2.json", Self.document(Self.secondBad)),
+            cli.path("o3-absent.json"),
+            try cli.write("o4.json", Self.document(third)),
+            try cli.write("o5.json", Self.document(Self.secondBad)),
+        ]
+        let result = cli.run(["capture", "--data", data] + files)
+        #expect(result.status == 1)
+        // Stored files are reported on stdout, rejected ones on stderr, each in file order.
+        func positions(_ text: String, _ names: [String]) -> [Int] {
+            let lines = text.split(separator: "\n").map(String.init)
+            return names.compactMap { name in lines.firstIndex { $0.contains(name) } }
+        }
+        #expect(positions(result.out, [files[1], files[3], files[4]]) == [0, 1, 2])
+        #expect(positions(result.err, [files[0], files[2]]) == [0, 1])
+        #expect(result.out.contains("captured 2 / duplicate 1 / rejected 2 documents"))
+    }
+
     @Test func auditVerifyNamesTheFirstBadRecordAfterTampering() throws {
         let (cli, data) = try node()
         let process = Process()
