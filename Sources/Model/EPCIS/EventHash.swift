@@ -275,15 +275,19 @@ public struct PrehashBuilder {
             let key = member.key
             if key == "#text" || key == "rdfs:comment" || key == "comment" || key == "@context" { continue }
             if key == "bizTransaction" || key == "source" || key == "destination" { keepsSourceOrder = true }
-            let child = node(from: member.value)
             let name = context.expandPrefix(key, isValue: false)
-            if case .array = member.value {
-                for element in child.children {
-                    let n = element.node!
-                    children.append(.node(HashNode(name, n.text, n.children)))
+            // Every node here is new and owned by this tree alone, so it is renamed in
+            // place rather than copied (the reference builds `(name, text, children)` anew).
+            if case .array(let elements) = member.value {
+                for element in elements {
+                    let n = node(from: element)
+                    n.name = name
+                    children.append(.node(n))
                 }
             } else {
-                children.append(.node(HashNode(name, child.text, child.children)))
+                let child = node(from: member.value)
+                child.name = name
+                children.append(.node(child))
             }
         }
         // The reference sorts members as Python tuples unless the object holds a
@@ -294,14 +298,28 @@ public struct PrehashBuilder {
 
     // MARK: - XML/JSON structure correction (`deep_structure_correction`)
 
+    ///
+    /// Works in place: every node of the tree is new and referenced once (see
+    /// `node(fromObject:)`), so nothing else can observe the change.
     func correctStructure(_ node: HashNode) -> HashNode {
+        guard !node.children.isEmpty else {
+            // A leaf: only the renaming below applies ("quantity" needs children).
+            switch node.name {
+            case "inputEPC", "outputEPC": node.name = "epc"
+            case "inputQuantity", "outputQuantity", "childQuantity": node.name = "quantityElement"
+            default: break
+            }
+            return node
+        }
         var level = node.children
         var listOrder: [String] = []
         var lists: [String: [HashNode]] = [:]
         level.removeAll { item in
             guard let n = item.node, n.name.utf8.count > 4, n.name.hasSuffix("List") else { return false }
             if lists[n.name] == nil { listOrder.append(n.name) }
-            lists[n.name, default: []].append(HashNode(String(n.name.dropLast(4)), n.text, n.children))
+            let listName = n.name
+            n.name = String(listName.dropLast(4))
+            lists[listName, default: []].append(n)
             return true
         }
         for listName in listOrder {
@@ -335,7 +353,9 @@ public struct PrehashBuilder {
         case "quantity" where !corrected.isEmpty: name = "quantityElement"
         default: break
         }
-        return HashNode(name, node.text, corrected)
+        node.name = name
+        node.children = corrected
+        return node
     }
 
     // MARK: - Pre-hash string
@@ -389,8 +409,7 @@ public struct PrehashBuilder {
         var text = ""
         if !child.text.isEmpty {
             text = PythonText.strip(child.text)
-            let lower = child.name.lowercased()
-            if lower.containsBytes("time") && !lower.containsBytes("offset") {
+            if child.name.lowercasedContains("time") && !child.name.lowercasedContains("offset") {
                 text = Timestamp.parse(text).map(\.canonicalUTC) ?? text
             } else {
                 text = canonicalValue(text)
@@ -455,14 +474,40 @@ public struct PrehashBuilder {
 /// Python's ordering of `(name, text, children)` tuples, which the reference relies on
 /// when it sorts object members.
 func pythonTupleLess(_ a: HashItem, _ b: HashItem) -> Bool {
-    guard let x = a.node, let y = b.node else { return false }
-    if x.name != y.name { return codePointLess(x.name, y.name) }
-    if x.text != y.text { return codePointLess(x.text, y.text) }
+    pythonTupleOrder(a, b) < 0
+}
+
+/// Three-way form of `pythonTupleLess` (negative, zero, positive), so each string is
+/// compared once rather than for inequality and then for order.
+func pythonTupleOrder(_ a: HashItem, _ b: HashItem) -> Int {
+    guard let x = a.node, let y = b.node else { return 0 }
+    let byName = codePointOrder(x.name, y.name)
+    if byName != 0 { return byName }
+    let byText = codePointOrder(x.text, y.text)
+    if byText != 0 { return byText }
     for (p, q) in zip(x.children, y.children) {
-        if pythonTupleLess(p, q) { return true }
-        if pythonTupleLess(q, p) { return false }
+        let byChild = pythonTupleOrder(p, q)
+        if byChild != 0 { return byChild }
     }
-    return x.children.count < y.children.count
+    return x.children.count < y.children.count ? -1 : (x.children.count > y.children.count ? 1 : 0)
+}
+
+/// Code point order of two strings as −1, 0 or 1 (see `codePointLess`).
+@inline(__always) func codePointOrder(_ a: String, _ b: String) -> Int {
+    var a = a
+    var b = b
+    return a.withUTF8 { x in
+        b.withUTF8 { y in
+            let common = min(x.count, y.count)
+            var i = 0
+            while i < common {
+                let p = x[i], q = y[i]
+                if p != q { return p < q ? -1 : 1 }
+                i += 1
+            }
+            return x.count < y.count ? -1 : (x.count > y.count ? 1 : 0)
+        }
+    }
 }
 
 extension String {
@@ -483,6 +528,28 @@ extension String {
                     while j < n && hay[i + j] == pattern[j] { j += 1 }
                     if j == n { return true }
                 }
+                i += 1
+            }
+            return false
+        }
+    }
+
+    /// Python's `needle in self.lower()` for an ASCII lower-case `needle`, without building
+    /// the lower-cased copy when the string is ASCII (then lower-casing is per byte).
+    @inline(__always) func lowercasedContains(_ needle: StaticString) -> Bool {
+        var copy = self
+        let ascii = copy.withUTF8 { $0.allSatisfy { $0 < 0x80 } }
+        guard ascii else { return lowercased().containsBytes(needle) }
+        return copy.withUTF8 { hay in
+            let n = needle.utf8CodeUnitCount
+            guard hay.count >= n else { return n == 0 }
+            let pattern = UnsafeBufferPointer(start: needle.utf8Start, count: n)
+            @inline(__always) func lower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
+            var i = 0
+            while i <= hay.count - n {
+                var j = 0
+                while j < n && lower(hay[i + j]) == pattern[j] { j += 1 }
+                if j == n { return true }
                 i += 1
             }
             return false
