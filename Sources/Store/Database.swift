@@ -84,7 +84,7 @@ public final class Database {
             statement.reset()
             return statement
         }
-        let statement = try Statement(database: self, sql: sql)
+        let statement = try Statement(database: self, sql: sql, cached: true)
         statementCache[sql] = statement
         return statement
     }
@@ -143,19 +143,28 @@ public enum SQLValue: Sendable, Equatable {
     case blob([UInt8])
 }
 
-/// A prepared statement. Its database stays alive as long as it does.
+/// A prepared statement.
+///
+/// An uncached statement (`Database.prepare`) keeps its connection alive as long as it
+/// lives. A cached one (`Database.cached`) is owned by the connection's cache and must not
+/// own the connection in turn: that cycle kept every connection open for the life of the
+/// process (found by a test of the demo: a stopped node's files stayed open).
 public final class Statement {
     let handle: OpaquePointer
-    let database: Database
+    /// The connection's handle, for error messages.
+    private let connection: OpaquePointer
+    /// The connection, for an uncached statement only.
+    private let owner: Database?
 
-    init(database: Database, sql: String) throws(StoreError) {
+    init(database: Database, sql: String, cached: Bool = false) throws(StoreError) {
         var statement: OpaquePointer?
         let result = sqlite3_prepare_v3(database.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
         guard result == SQLITE_OK, let statement else {
             throw StoreError.sqlite(result, database.handle, "cannot prepare statement")
         }
         self.handle = statement
-        self.database = database
+        self.connection = database.handle
+        self.owner = cached ? nil : database
     }
 
     deinit { sqlite3_finalize(handle) }
@@ -188,7 +197,7 @@ public final class Statement {
                 sqlite3_bind_blob(handle, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buffer.count), fedtrace_sqlite_transient())
             }
         }
-        guard result == SQLITE_OK else { throw StoreError.sqlite(result, database.handle, "cannot bind parameter \(index)") }
+        guard result == SQLITE_OK else { throw StoreError.sqlite(result, connection, "cannot bind parameter \(index)") }
     }
 
     /// Binds text, or NULL when `value` is nil.
@@ -199,7 +208,7 @@ public final class Statement {
     /// Binds bytes as a blob from a buffer (no copy into an array first).
     public func bindBlob(_ buffer: UnsafeRawBufferPointer, at index: Int32) throws(StoreError) {
         let result = sqlite3_bind_blob(handle, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buffer.count), fedtrace_sqlite_transient())
-        guard result == SQLITE_OK else { throw StoreError.sqlite(result, database.handle, "cannot bind parameter \(index)") }
+        guard result == SQLITE_OK else { throw StoreError.sqlite(result, connection, "cannot bind parameter \(index)") }
     }
 
     /// Advances to the next row; false when the statement is done.
@@ -208,7 +217,7 @@ public final class Statement {
         switch result {
         case SQLITE_ROW: return true
         case SQLITE_DONE: return false
-        default: throw StoreError.sqlite(result, database.handle, "statement failed")
+        default: throw StoreError.sqlite(result, connection, "statement failed")
         }
     }
 
