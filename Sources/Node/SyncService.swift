@@ -138,6 +138,12 @@ public final class SyncService: Sendable {
         for worker in hubWorkers { worker.stop() }
         for worker in workers { worker.join() }
         for worker in hubWorkers { worker.join() }
+        // Each worker holds this service: without this the pair outlived the node server
+        // and kept the node's store open for the rest of the process.
+        state.withLock { state in
+            state.workers.removeAll()
+            state.hubWorkers.removeAll()
+        }
     }
 
     var isStopped: Bool { state.withLock { $0.stopped } }
