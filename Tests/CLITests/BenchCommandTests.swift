@@ -66,7 +66,9 @@ import Model
                                     (["--seconds", "two"], "--seconds must be a number"),
                                     (["--events", "10"], "--events must be an integer"),
                                     (["--json-file", cli.path("missing/bench.json")], "not a writable directory"),
-                                    (["capture", "teleport"], "unknown scenario 'teleport'")] {
+                                    (["capture", "teleport"], "unknown scenario 'teleport'"),
+                                    (["--json", "teleport"], "--json ./teleport"),
+                                    (["--json", cli.path("a.json"), "--json-file", cli.path("b.json")], "given both")] {
             let started = Date()
             let result = cli.run(["bench"] + arguments)
             #expect(result.status == 2, "\(arguments)")
@@ -80,5 +82,13 @@ import Model
         #expect(rows.count == 2, "\(table.out)")
         for column in ["scenario", "figure", "baseline", "ratio", "target"] { #expect(rows.first?.contains(column) == true, "\(column)") }
         #expect(rows.last?.hasPrefix("capture ") == true && rows.last?.contains("events/s") == true)
+
+        // `--json FILE` (a path): the table stays on stdout and FILE gets the JSON array.
+        let file = cli.path("capture.json")
+        let both = cli.run("bench", "--json", file, "capture", "--events", "1000")
+        #expect(both.status == 0, "\(both.err)")
+        #expect(both.out.split(separator: "\n").count == 2 && both.out.contains("events/s"), "\(both.out)")
+        let array = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: file)))).arrayValue
+        #expect(array?.count == 1 && array?.first?.objectValue?["scenario"] == .string("capture"))
     }
 }

@@ -60,21 +60,32 @@ enum BenchCommand {
 
     static let command = Command(
         "bench", summary: "measure DESIGN §14 scenarios (capture, crypto, http, replicate, enquiry; all of them without SCENARIO) against same-run physical baselines (use a release build)",
-        usage: "[SCENARIO...] [--events N] [--seconds S] [--clients N] [--enquiries N] [--json] [--json-file FILE]",
+        usage: "[SCENARIO...] [--events N] [--seconds S] [--clients N] [--enquiries N] [--json [FILE]] [--json-file FILE]",
         options: [
             OptionSpec("events", value: "N", help: "events for the capture and replicate scenarios (defaults \(defaultCaptureEvents) and \(defaultReplicateEvents); figures fall as the store grows, so compare runs of the same size; DESIGN §14 states replicate for 1000000)"),
             OptionSpec("seconds", value: "S", help: "seconds per measurement for the crypto and http scenarios, fractions allowed (default 2; openssl speed runs whole seconds)"),
             OptionSpec("clients", value: "N", help: "concurrent keep-alive clients for the http scenario (default 8)"),
             OptionSpec("enquiries", value: "N", help: "round trips measured by the enquiry scenario (default 100)"),
-            OptionSpec("json", help: "print one JSON object per result line instead of the table (scenario, figure, unit, baseline, baselineName, ratio, target, meetsTarget)"),
+            OptionSpec("json", help: "print one JSON object per result line instead of the table (scenario, figure, unit, baseline, baselineName, ratio, target, meetsTarget); '--json FILE' (a path with '/' or '.') is --json-file FILE"),
             OptionSpec("json-file", value: "FILE", help: "also write every result as one JSON array (same objects as --json) to FILE; stdout is unchanged"),
         ]
     ) { arguments, output in
+        // `--json FILE` (as the issue and the README write it) is `--json-file FILE`: with
+        // --json, a positional that is not a scenario and looks like a path names the file.
+        // A bare word stays a scenario name, so a typo is refused rather than written to.
+        var positionals = arguments.positionals
+        var jsonFileArgument = arguments.value("json-file")
+        var jsonFileFollowsFlag = false
+        if arguments.flag("json"), let index = positionals.firstIndex(where: { !scenarios.contains($0) && ($0.contains("/") || $0.contains(".")) }) {
+            guard jsonFileArgument == nil else { throw UsageError(reason: "--json FILE and --json-file FILE given both; give one") }
+            jsonFileArgument = positionals.remove(at: index)
+            jsonFileFollowsFlag = true
+        }
         // Scenarios: the ones named, in order and once each; none means every scenario.
         var chosen: [String] = []
-        for name in arguments.positionals.isEmpty ? scenarios : arguments.positionals where !chosen.contains(name) {
+        for name in positionals.isEmpty ? scenarios : positionals where !chosen.contains(name) {
             guard scenarios.contains(name) else {
-                throw UsageError(reason: "unknown scenario '\(name)'; available: \(scenarios.joined(separator: ", "))")
+                throw UsageError(reason: "unknown scenario '\(name)'; available: \(scenarios.joined(separator: ", ")) (to write JSON to a file, give a path: --json ./\(name))")
             }
             chosen.append(name)
         }
@@ -84,7 +95,7 @@ enum BenchCommand {
         let seconds = try decimal(arguments, "seconds", default: 2, in: 0.05...600)
         let clients = try arguments.integer("clients", default: 8, in: 1...1000)
         let enquiries = try arguments.integer("enquiries", default: 100, in: 1...100_000)
-        let jsonFile = arguments.value("json-file")
+        let jsonFile = jsonFileArgument
         if let jsonFile {
             let parent = URL(fileURLWithPath: jsonFile).deletingLastPathComponent().path
             var isDirectory: ObjCBool = false
@@ -93,7 +104,8 @@ enum BenchCommand {
                 throw UsageError(reason: "--json-file: \(parent) is not a writable directory")
             }
         }
-        let quiet = arguments.flag("json")
+        // --json replaces the table with JSON lines; `--json FILE` keeps the table on stdout.
+        let quiet = arguments.flag("json") && !jsonFileFollowsFlag
         #if DEBUG
         output.error("note: this is a debug build; figures are only meaningful from 'swift run -c release fedtrace bench'")
         #endif
