@@ -21,6 +21,29 @@ import Testing
         }
     }
 
+    /// A large document is validated in slices on every core (`sliceSize` events each):
+    /// the events come back in document order with the hash IDs each event has alone, and
+    /// the error reported is the first in document order even when a later slice fails too.
+    @Test func largeDocumentsGiveTheSameAnswerAsOneEventAtATime() throws {
+        let count = EPCISDocumentParser.sliceSize * 3 + 17
+        let events = (0..<count).map { Self.good.replacingOccurrences(of: "/21/ABC", with: "/21/S\($0)") }
+        let document = try EPCISDocumentParser.parse(Self.document(events), name: "big")
+        #expect(document.events.count == count)
+        for index in [0, 1, EPCISDocumentParser.sliceSize - 1, EPCISDocumentParser.sliceSize, count - 1] {
+            let alone = try EPCISDocumentParser.parse(Self.document([events[index]]), name: "one").events[0]
+            #expect(document.events[index].hashID == alone.hashID, "event \(index)")
+            #expect(document.events[index].uims == alone.uims, "event \(index)")
+        }
+        // Errors in the second and fourth slices: the second's is reported.
+        var broken = events
+        let first = EPCISDocumentParser.sliceSize + 5, later = EPCISDocumentParser.sliceSize * 3 + 2
+        broken[first] = broken[first].replacingOccurrences(of: #""action":"ADD","#, with: "")
+        broken[later] = broken[later].replacingOccurrences(of: "2024-01-01T10:00:00.000+05:00", with: "yesterday")
+        #expect(reason(Self.document(broken)) == "doc.jsonld: event \(first): field 'action': is required in a ObjectEvent")
+        broken[first] = events[first]
+        #expect(reason(Self.document(broken))?.hasPrefix("doc.jsonld: event \(later): field 'eventTime'") == true)
+    }
+
     @Test func parsesIndexedFieldsAndKeepsExtensionsVerbatim() throws {
         let bytes = Self.document([Self.good])
         let document = try EPCISDocumentParser.parse(bytes, name: "doc")

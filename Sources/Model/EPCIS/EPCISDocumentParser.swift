@@ -1,3 +1,5 @@
+import Dispatch
+
 /// A parsed EPCIS 2.0 document: its kind, `@context`, and validated events.
 public struct EPCISDocument: Sendable {
     /// `EPCISDocument`, `EPCISQueryDocument`, or `event` for a bare event object.
@@ -46,13 +48,44 @@ public enum EPCISDocumentParser {
         }
         let context = document["@context"]
         let hashContext = HashContext(documentContext: context, events: objects)
-        let builder = PrehashBuilder(context: hashContext)
+        let events = try validateAll(objects, bytes: bytes, context: hashContext, name: name)
+        return EPCISDocument(kind: kind, context: context, events: events)
+    }
+
+    /// Events per slice when a document's events are validated and hashed on several cores.
+    static let sliceSize = 256
+
+    /// Validates and hashes `objects` in order. A large document is cut into contiguous
+    /// slices validated on every core at once (each event's hash depends only on the event
+    /// and the document's `HashContext`); the result, and the error reported (the first in
+    /// document order), are the same as one pass in order would give.
+    static func validateAll(_ objects: [JSONObject], bytes: [UInt8], context: HashContext, name: String) throws(ModelError) -> [EPCISEvent] {
+        @Sendable func slice(_ range: Range<Int>) -> Result<[EPCISEvent], ModelError> {
+            let builder = PrehashBuilder(context: context)   // one per slice: its memo is not shared
+            var events: [EPCISEvent] = []
+            events.reserveCapacity(range.count)
+            for index in range {
+                do {
+                    events.append(try validate(objects[index], bytes: bytes, builder: builder, location: "\(name): event \(index)"))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            return .success(events)
+        }
+        let slices = (objects.count + sliceSize - 1) / sliceSize
+        guard slices > 1 else { return try slice(0..<objects.count).get() }
+        let results = SliceResults(count: slices)
+        DispatchQueue.concurrentPerform(iterations: slices) { k in
+            results.set(k, slice((k * sliceSize)..<min(objects.count, (k + 1) * sliceSize)))
+        }
         var events: [EPCISEvent] = []
         events.reserveCapacity(objects.count)
-        for (index, object) in objects.enumerated() {
-            events.append(try validate(object, bytes: bytes, builder: builder, location: "\(name): event \(index)"))
+        for k in 0..<slices {
+            // Slices cover the events in order, so the first failing slice holds the first error.
+            events += try results.get(k).get()
         }
-        return EPCISDocument(kind: kind, context: context, events: events)
+        return events
     }
 
     static func eventList(of document: JSONObject, name: String) throws(ModelError) -> (String, [JSONValue]) {
@@ -100,6 +133,8 @@ public enum EPCISDocumentParser {
     }
 
     static func validate(_ event: JSONObject, bytes: [UInt8], builder: PrehashBuilder?, location: String, hashID givenHashID: String? = nil) throws(ModelError) -> EPCISEvent {
+        // The builder remembers normalised identifiers for its document (the pre-hash needs them again).
+        let canonical: (String) -> String = builder.map { builder in { builder.canonicalUIM($0) } } ?? UIMReference.canonical
         func fail(_ field: String, _ reason: String) -> ModelError {
             ModelError(code: "epcis.invalid", reason: "\(location): field '\(field)': \(reason)")
         }
@@ -160,7 +195,7 @@ public enum EPCISDocumentParser {
             guard let value = event[field] else { return nil }
             guard case .object(let object) = value else { throw fail(field, "must be an object with an 'id', found \(value.typeDescription)") }
             guard let id = try string("id", in: object, path: "\(field).id"), !id.isEmpty else { throw fail("\(field).id", "is required") }
-            return UIMReference.canonical(id)
+            return canonical(id)
         }
         let readPoint = try identifierOf("readPoint")
         let bizLocation = try identifierOf("bizLocation")
@@ -168,7 +203,7 @@ public enum EPCISDocumentParser {
         var uims: [UIMReference] = []
         var seen = Set<UIMReference>()
         func add(_ identifier: String, _ role: UIMRole) {
-            let reference = UIMReference(uim: UIMReference.canonical(identifier), role: role)
+            let reference = UIMReference(uim: canonical(identifier), role: role)
             if seen.insert(reference).inserted { uims.append(reference) }
         }
         let parentID = try string("parentID")
@@ -252,6 +287,27 @@ public enum EPCISDocumentParser {
         return EPCISEvent(type: type, hashID: givenHashID ?? EventHash.hashID(prehash: prehash), prehash: prehash, body: event, raw: raw,
                           eventTime: eventTime, eventTimeZoneOffset: offset, recordTime: recordTime, action: action,
                           bizStep: bizStep, disposition: disposition, readPoint: readPoint, bizLocation: bizLocation,
-                          parentID: parentID.map(UIMReference.canonical), uims: uims, declaresError: declaresError)
+                          parentID: parentID.map(canonical), uims: uims, declaresError: declaresError)
     }
+}
+
+/// One result per slice, each written by exactly one `concurrentPerform` iteration and read
+/// only after all of them have returned (which orders every access). Raw storage, so
+/// writes to different slots are not one exclusive access to a shared array.
+private final class SliceResults: @unchecked Sendable {
+    private let storage: UnsafeMutableBufferPointer<Result<[EPCISEvent], ModelError>?>
+
+    init(count: Int) {
+        storage = .allocate(capacity: count)
+        storage.initialize(repeating: nil)
+    }
+
+    deinit {
+        storage.deinitialize()
+        storage.deallocate()
+    }
+
+    func set(_ index: Int, _ result: Result<[EPCISEvent], ModelError>) { storage[index] = result }
+
+    func get(_ index: Int) -> Result<[EPCISEvent], ModelError> { storage[index]! }
 }

@@ -218,12 +218,52 @@ struct HashOrder {
     }()
 }
 
+/// Remembers `DigitalLinkNormalizer.normalize` results within one document: the same
+/// identifier is normalised for the UIM index and again for the pre-hash, and read points,
+/// locations and classes repeat across events. The function is pure, so a remembered
+/// answer is the answer. Bounded: emptied when it reaches `limit` entries.
+final class NormalizeMemo {
+    /// A string compared and hashed by its UTF-8 bytes. Swift's `String` equality is
+    /// canonical equivalence ("é" equals "e\u{301}"); the normaliser, like the Python
+    /// reference, sees different code points, so the memo must not merge them.
+    struct Key: Hashable {
+        let text: String
+
+        static func == (a: Key, b: Key) -> Bool { codePointOrder(a.text, b.text) == 0 }
+
+        func hash(into hasher: inout Hasher) {
+            var text = text
+            text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        }
+    }
+
+    private var answers: [Key: String?] = [:]
+    static let limit = 65_536
+
+    func normalize(_ identifier: String) -> String? {
+        let key = Key(text: identifier)
+        if let known = answers[key] { return known }
+        let answer = DigitalLinkNormalizer.normalize(identifier)
+        if answers.count >= Self.limit { answers.removeAll(keepingCapacity: true) }
+        answers[key] = answer
+        return answer
+    }
+}
+
 /// Builds the pre-hash string of one event.
+///
+/// Not for concurrent use: one builder per document and thread (its memo is unsynchronised).
 public struct PrehashBuilder {
     let context: HashContext
+    let memo = NormalizeMemo()
 
     public init(context: HashContext) {
         self.context = context
+    }
+
+    /// `UIMReference.canonical`, remembered for this document.
+    func canonicalUIM(_ identifier: String) -> String {
+        memo.normalize(identifier) ?? identifier
     }
 
     /// The CBV 2.0 pre-hash string of `event`.
@@ -444,7 +484,7 @@ public struct PrehashBuilder {
     func canonicalValue(_ text: String) -> String {
         let vocabulary = CBVVocabulary.webVocabularyFromURN(text)
         let numeric = PythonNumber.canonicalIfNumeric(vocabulary) ?? vocabulary
-        return DigitalLinkNormalizer.normalize(numeric) ?? numeric
+        return memo.normalize(numeric) ?? numeric
     }
 }
 
