@@ -232,6 +232,17 @@ public struct AgreementService: Sendable {
     // MARK: - Status
 
     /// Every stored agreement with its state at `now`.
+    /// Statuses as `statuses(at:)` gives them, shared by every service of this process on
+    /// this data directory (`SharedMemo`): rebuilt when an agreement, signature or
+    /// termination is stored, and at least every second (validity, revocation).
+    public func cachedStatuses(at now: Date = Date()) throws -> [AgreementStatus] {
+        try Self.statusMemo.value(for: node.directory.path, fingerprint: try store.fingerprint(), now: now) {
+            try statuses(at: now)
+        }
+    }
+
+    static let statusMemo = SharedMemo<[AgreementStatus]>(seconds: 1)
+
     public func statuses(at now: Date = Date()) throws -> [AgreementStatus] {
         let instant = Self.timestamp(now)
         let stored = try store.agreements()

@@ -16,26 +16,19 @@ import Synchronization
 ///   newest valid one per Party.
 /// - At both: `entries`, `entry(for:)`, `owner(ofUIM:)` read the stored entries and
 ///   **verify them again** on every read (so a revoked certificate or an edited row is never
-///   trusted); results are memoised for `memoSeconds`.
+///   trusted); the verified entries are shared by every `DirectoryService` of this process
+///   on the same data directory (`SharedMemo`) until an entry changes, or for 10 seconds.
 ///
 /// The hub never signs anything here: what it stores and serves is what the Party signed.
 public final class DirectoryService: Sendable {
     public let node: OpenNode
     public let store: DirectoryStore
-    /// How long verified entries are reused before the store is read and verified again.
-    public let memoSeconds: TimeInterval
-    private let memo = Mutex<Memo?>(nil)
+    /// Verified entries by data directory; the stored entries' bytes are the fingerprint.
+    static let verified = SharedMemo<[VerifiedEntry]>(seconds: 10)
 
-    struct Memo {
-        let at: Date
-        let digests: [String]
-        let entries: [VerifiedEntry]
-    }
-
-    public init(node: OpenNode, memoSeconds: TimeInterval = 10) {
+    public init(node: OpenNode) {
         self.node = node
         self.store = DirectoryStore(node.store)
-        self.memoSeconds = memoSeconds
     }
 
     /// The federation root and CRL of the node's certificate folder, read now (so a newly
@@ -55,19 +48,17 @@ public final class DirectoryService: Sendable {
     /// (revoked or expired certificate, edited row) is left out.
     public func entries(now: Date = Date()) throws -> [VerifiedEntry] {
         let rows = try store.entries()
-        let digests = rows.map(\.digest)
-        if let memo = memo.withLock({ $0 }), memo.digests == digests, abs(now.timeIntervalSince(memo.at)) < memoSeconds {
-            return memo.entries
+        // The fingerprint is the hash of the stored bytes as they are now (not the stored
+        // digest column), so a row edited in place is verified again at once.
+        return try Self.verified.value(for: node.directory.path, fingerprint: rows.map { SHA256.hexHash($0.signed) }, now: now) {
+            let trust = try trust()
+            var verified: [VerifiedEntry] = []
+            for row in rows {
+                guard let entry = try? Directory.verify(row.signed, trust: trust, now: now), entry.party.urn == row.party else { continue }
+                verified.append(entry)
+            }
+            return verified
         }
-        let trust = try trust()
-        var verified: [VerifiedEntry] = []
-        for row in rows {
-            guard let entry = try? Directory.verify(row.signed, trust: trust, now: now), entry.party.urn == row.party else { continue }
-            verified.append(entry)
-        }
-        let result = verified
-        memo.withLock { $0 = Memo(at: now, digests: digests, entries: result) }
-        return result
     }
 
     /// The verified entry of `party` (endpoints, certificates), or nil.

@@ -110,7 +110,6 @@ public final class EnquiryService: Sendable {
         var settings: Settings
         var transport: (any EnquiryTransport)?
         var ownerResolver: EnquiryOwnerResolver?
-        var held: (at: Date, all: [AgreementStatus])?
         var running = false
         var stopping = false
         var inFlight: Set<Int64> = []
@@ -190,10 +189,7 @@ public final class EnquiryService: Sendable {
     // MARK: - Agreements
 
     func statuses(now: Date) throws -> [AgreementStatus] {
-        if let cached = state.withLock({ $0.held }), now.timeIntervalSince(cached.at) < 1, now >= cached.at { return cached.all }
-        let all = try agreementService.statuses(at: now)
-        state.withLock { $0.held = (now, all) }
-        return all
+        try agreementService.cachedStatuses(at: now)
     }
 
     static func timestamp(_ date: Date) -> Timestamp { Timestamp(epochMilliseconds: Int64((date.timeIntervalSince1970 * 1000).rounded(.down))) }

@@ -28,7 +28,7 @@ public struct HubAwareEnquiryTransport: EnquiryTransport {
 
     /// The hub peer that `agreement`'s relay clause names, if this node has it as a peer.
     func hub(for agreement: String) -> Peer? {
-        guard let status = try? AgreementService(node: node).statuses().first(where: { $0.stored.hash == agreement && $0.isActive }),
+        guard let status = try? AgreementService(node: node).cachedStatuses().first(where: { $0.stored.hash == agreement && $0.isActive }),
               let hub = status.agreement.relay.viaHub else { return nil }
         return (try? SyncStore(node.store).peers())?.first { $0.party == hub.urn }
     }

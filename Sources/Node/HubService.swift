@@ -20,7 +20,6 @@ public final class HubService: Sendable {
     let agreements: AgreementService
     /// The Parties the hub relays between: those with a valid entry in its directory.
     let directory: DirectoryService
-    private let cache = Mutex<(at: Date, all: [AgreementStatus])?>(nil)
     private let stopped = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
     private let started = Atomic<Bool>(false)
@@ -64,10 +63,7 @@ public final class HubService: Sendable {
     }
 
     func statuses(now: Date) throws -> [AgreementStatus] {
-        if let cached = cache.withLock({ $0 }), now.timeIntervalSince(cached.at) < 1, now >= cached.at { return cached.all }
-        let all = try agreements.statuses(at: now)
-        cache.withLock { $0 = (now, all) }
-        return all
+        try agreements.cachedStatuses(at: now)
     }
 
     /// Accepts one relay request from the TLS peer `peer` or says why not.
@@ -230,7 +226,6 @@ public final class HubService: Sendable {
                         throw APIProblem(status: 403, code: "agreement.register", detail: "\(peer) is not a Party to agreement \(parsed.id)")
                     }
                     let (agreement, result) = try agreements.importAgreement(bytes, signatures: signatures)
-                    cache.withLock { $0 = nil }
                     return .json(.object(["hash": .string(agreement.hash), "new": .bool(result.newAgreement),
                                           "addedSignatures": .array(result.addedSignatures.map(JSONValue.string))]))
                 } catch let problem as APIProblem {

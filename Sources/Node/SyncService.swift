@@ -54,7 +54,6 @@ public final class SyncService: Sendable {
         var stopped = false
         var workers: [String: PeerWorker] = [:]
         var hubWorkers: [String: HubWorker] = [:]
-        var held: (at: Date, all: [AgreementStatus])?
         var started = false
     }
 
@@ -81,10 +80,7 @@ public final class SyncService: Sendable {
 
     /// Agreement statuses, cached for a second (each status verifies every signature).
     func statuses(now: Date = Date()) throws -> [AgreementStatus] {
-        if let cached = state.withLock({ $0.held }), now.timeIntervalSince(cached.at) < 1, now >= cached.at { return cached.all }
-        let all = try agreements.statuses(at: now)
-        state.withLock { $0.held = (now, all) }
-        return all
+        try agreements.cachedStatuses(at: now)
     }
 
     /// The agreements active here now, for the cutter.

@@ -193,6 +193,20 @@ public struct AgreementStore: Sendable {
     }
 
     /// Every stored agreement, by id then version.
+    /// Row counts of the three tables: they are only ever inserted into, so any change to
+    /// what agreement statuses are built from changes this (`SharedMemo`'s fingerprint).
+    public func fingerprint() throws -> [String] {
+        try database.read { db in
+            let s = try db.cached("""
+                SELECT (SELECT count(*) FROM agreements), (SELECT count(*) FROM agreement_signatures),
+                       (SELECT count(*) FROM agreement_terminations)
+                """)
+            defer { s.reset() }
+            guard try s.step() else { return [] }
+            return [String(s.int64(0)), String(s.int64(1)), String(s.int64(2))]
+        }
+    }
+
     public func agreements() throws -> [StoredAgreement] {
         try database.read { db in
             try db.prepare("SELECT hash, id, version, supersedes, parties, body, imported_at FROM agreements ORDER BY id, version, hash").rows(Self.agreement)
