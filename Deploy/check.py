@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks the deployment files against the code, without Docker or systemd running.
 
-    python3 Deploy/check.py [--fedtrace PATH]
+    python3 Deploy/check.py [--fedtrace PATH] [--static-binary PATH]
 
 - every `fedtrace COMMAND --option` written in Deploy/ and docs/operations.md exists in
   `fedtrace --help` and `fedtrace COMMAND --help`;
@@ -11,7 +11,9 @@
   and the `pki` and `init-*` commands really work: they are run here, with the volumes
   replaced by temporary directories, twice (the second run must be a no-op);
 - the image's HEALTHCHECK command really tells a serving node from a stopped one;
-- Deploy/systemd units: `systemd-analyze verify` (when available) and the hardening settings.
+- Deploy/systemd units: `systemd-analyze verify` (when available) and the hardening settings;
+- with --static-binary (built as the image's build stage builds it): every library it needs
+  is installed by the image's runtime stage, and no Swift runtime library is linked dynamically.
 
 Exit status 0 when everything holds; each problem is printed on one line.
 """
@@ -369,6 +371,41 @@ if shutil.which("systemd-analyze"):
 else:
     print("skip systemd-analyze verify: not installed")
 ok(f"systemd units {', '.join(units)} carry the hardening settings")
+
+# The image's runtime stage: a binary built as its build stage builds it
+# (`swift build -c release --static-swift-stdlib`) needs only libraries that stage installs.
+RUNTIME_PACKAGES = {
+    "libssl.so.3": "libssl3", "libcrypto.so.3": "libssl3", "libsqlite3.so.0": "libsqlite3-0",
+    "libstdc++.so.6": "libstdc++6", "libgcc_s.so.1": "libgcc-s1",
+}
+BASE_LIBC = ("libc.so", "libm.so", "libpthread.so", "libdl.so", "librt.so", "libutil.so", "ld-linux", "linux-vdso")
+if "--static-binary" in sys.argv:
+    binary = os.path.abspath(sys.argv[sys.argv.index("--static-binary") + 1])
+    dockerfile = open(os.path.join(DEPLOY, "Dockerfile")).read()
+    runtime = dockerfile.split("AS base", 1)[1].split("FROM ", 1)[0]
+    needed = []
+    before = len(problems)
+    for line in run(["ldd", binary]).stdout.split("\n"):
+        name = os.path.basename(line.strip().split(" ")[0])
+        if not name:
+            continue
+        needed.append(name)
+        if "not found" in line:
+            problem(f"static binary: {name} not found")
+        elif name.startswith(("libswift", "libFoundation", "libdispatch", "libBlocksRuntime", "lib_Foundation")):
+            problem(f"static binary: links {name} dynamically; the runtime image has no Swift runtime")
+        elif name in RUNTIME_PACKAGES:
+            if RUNTIME_PACKAGES[name] not in runtime:
+                problem(f"static binary: needs {name}, but the runtime stage does not install {RUNTIME_PACKAGES[name]}")
+        elif not name.startswith(BASE_LIBC):
+            problem(f"static binary: needs {name}, which the runtime stage does not provide")
+    version = run([binary, "--version"])
+    if version.returncode != 0:
+        problem(f"static binary: --version exits {version.returncode}")
+    if len(problems) == before:
+        ok(f"static binary ({version.stdout.strip()}) needs only {', '.join(sorted(needed))}: all in the runtime stage")
+else:
+    print("skip the image's runtime libraries: give --static-binary PATH (swift build -c release --static-swift-stdlib)")
 
 print(f"deploy check: {len(problems)} problem(s)" if problems else "deploy check: all good")
 sys.exit(1 if problems else 0)
