@@ -12,7 +12,7 @@ import Model
         "capture",
         "crypto.sign-seal.1KiB", "crypto.open-verify.1KiB", "crypto.sign-seal.1MiB", "crypto.open-verify.1MiB",
         "http.health", "http.capture-1000",
-        "replicate",
+        "replicate", "catchup",
         "enquiry.p50", "enquiry.p99",
     ]
 

@@ -56,13 +56,13 @@ enum GenerateCommand {
 }
 
 enum BenchCommand {
-    static let scenarios = ["capture", "crypto", "http", "replicate", "enquiry"]
+    static let scenarios = ["capture", "crypto", "http", "replicate", "catchup", "enquiry"]
 
     static let command = Command(
-        "bench", summary: "measure DESIGN §14 scenarios (capture, crypto, http, replicate, enquiry; all of them without SCENARIO) against same-run physical baselines (use a release build)",
+        "bench", summary: "measure DESIGN §14 scenarios (capture, crypto, http, replicate, catchup, enquiry; all of them without SCENARIO) against same-run physical baselines (use a release build)",
         usage: "[SCENARIO...] [--events N] [--seconds S] [--clients N] [--enquiries N] [--json [FILE]] [--json-file FILE]",
         options: [
-            OptionSpec("events", value: "N", help: "events for the capture and replicate scenarios (defaults \(defaultCaptureEvents) and \(defaultReplicateEvents); figures fall as the store grows, so compare runs of the same size; DESIGN §14 states replicate for 1000000)"),
+            OptionSpec("events", value: "N", help: "events for the capture, replicate and catchup scenarios (defaults \(defaultCaptureEvents), \(defaultReplicateEvents) and \(defaultReplicateEvents); figures fall as the store grows, so compare runs of the same size; DESIGN §14 states replicate and catchup for 1000000)"),
             OptionSpec("seconds", value: "S", help: "seconds per measurement for the crypto and http scenarios, fractions allowed (default 2; openssl speed runs whole seconds)"),
             OptionSpec("clients", value: "N", help: "concurrent keep-alive clients for the http scenario (default 8)"),
             OptionSpec("enquiries", value: "N", help: "round trips measured by the enquiry scenario (default 100)"),
@@ -123,6 +123,8 @@ enum BenchCommand {
                 results += try HTTPBenchmark.run(seconds: seconds, clients: clients, workDirectory: work.appendingPathComponent("http"), progress: progress)
             case "replicate":
                 results.append(try ReplicateBenchmark.run(events: replicateEvents, workDirectory: work.appendingPathComponent("replicate"), progress: progress))
+            case "catchup":
+                results.append(try ReplicateBenchmark.runCatchUp(events: replicateEvents, workDirectory: work.appendingPathComponent("catchup"), progress: progress))
             case "crypto":
                 results += try runCryptoBenchmark(seconds: seconds, progress: progress)
             case "enquiry":
