@@ -195,27 +195,8 @@ public enum ReplicateBenchmark {
             }
             let baselineDatabase = try SerialDatabase(path: workDirectory.appendingPathComponent("baseline.sqlite").path)
             try Schema.migrator.migrate(baselineDatabase)
-            let baselineStarted = DispatchTime.now()
-            try baselineDatabase.read { db in
-                let insertEvent = try db.prepare("INSERT INTO events(hash_id, declares_error, type, event_time, event_time_text, time_zone_offset, record_time, action, biz_step, disposition, read_point, biz_location, origin, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-                let insertUIM = try db.prepare("INSERT INTO uims(uim, event_id, role) VALUES (?, ?, ?)")
-                for chunk in stride(from: 0, to: rows.count, by: 1000) {
-                    try db.execute("BEGIN IMMEDIATE")
-                    for row in rows[chunk..<min(chunk + 1000, rows.count)] {
-                        insertEvent.reset()
-                        try insertEvent.bind(row.values)
-                        try insertEvent.run()
-                        let id = db.lastInsertRowID
-                        for (uim, role) in row.uims {
-                            insertUIM.reset()
-                            try insertUIM.bind([.text(uim), .integer(id), .text(role)])
-                            try insertUIM.run()
-                        }
-                    }
-                    try db.execute("COMMIT")
-                }
-            }
-            return Double(rows.count) / CaptureBenchmark.seconds(since: baselineStarted)
+            let batches = stride(from: 0, to: rows.count, by: 1000).map { Array(rows[$0..<min($0 + 1000, rows.count)]) }
+            return Double(rows.count) / (try CaptureBenchmark.rawInsert(batches, into: baselineDatabase))
         }
     }
 }

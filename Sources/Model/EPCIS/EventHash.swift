@@ -490,25 +490,8 @@ public struct PrehashBuilder {
 
 /// Orders strings by Unicode code point, as Python compares `str` (UTF-8 byte order is
 /// code point order).
-///
-/// Compares the contiguous UTF-8 storage directly: the generic
-/// `utf8.lexicographicallyPrecedes` went through the String views' iterators and was the
-/// largest single cost of capture (perf: 20–25% of CPU, from the member sorts of every object).
 @inline(__always) func codePointLess(_ a: String, _ b: String) -> Bool {
-    var a = a
-    var b = b
-    return a.withUTF8 { x in
-        b.withUTF8 { y in
-            let common = min(x.count, y.count)
-            var i = 0
-            while i < common {
-                let p = x[i], q = y[i]
-                if p != q { return p < q }
-                i += 1
-            }
-            return x.count < y.count
-        }
-    }
+    codePointOrder(a, b) < 0
 }
 
 /// Python's ordering of `(name, text, children)` tuples, which the reference relies on
@@ -532,7 +515,12 @@ func pythonTupleOrder(_ a: HashItem, _ b: HashItem) -> Int {
     return x.children.count < y.children.count ? -1 : (x.children.count > y.children.count ? 1 : 0)
 }
 
-/// Code point order of two strings as −1, 0 or 1 (see `codePointLess`).
+/// Code point order of two strings as −1, 0 or 1 (Python's `str` order; bytes, not
+/// Swift's canonical equivalence).
+///
+/// Compares the contiguous UTF-8 storage directly: the generic
+/// `utf8.lexicographicallyPrecedes` went through the String views' iterators and was the
+/// largest single cost of capture (perf: 20–25% of CPU, from the member sorts of every object).
 @inline(__always) func codePointOrder(_ a: String, _ b: String) -> Int {
     var a = a
     var b = b
