@@ -382,9 +382,21 @@ final class HubWorker: Sendable {
                 ], body: signed)
             }
         case "refusal":
-            // A recipient refused one of our deltas after a relay: verify who says so, then show it like a direct refusal.
+            // A recipient refused one of our messages after a relay: verify who says so, then
+            // show it like a direct refusal (a delta's stream error; an enquiry's status).
             do {
                 let verified = try CMS.verify(body, trust: service.engine.identity.trust, expectedSigner: origin)
+                if case .object(let o)? = try? JSONParser.parse(verified.content), let about = o["about"]?.stringValue, about == "enquiry" || about == "answer" {
+                    guard let id = o["messageID"]?.stringValue, let code = o["code"]?.stringValue, let reason = o["reason"]?.stringValue else {
+                        service.record("relayed refusal notice from \(origin) via \(hub) names no \(about)")
+                        return
+                    }
+                    let enquiries = try EnquiryService.shared(for: service.node)
+                    if try enquiries.store.recordRefusalNotice(kind: about, enquiryID: id, peer: origin, code: code, reason: String(reason.prefix(500)), via: hub) {
+                        service.record("\(origin) refused \(about) \(id) (via \(hub)): \(code): \(reason)")
+                    }
+                    return
+                }
                 guard case .object(let o)? = try? JSONParser.parse(verified.content), o["about"]?.stringValue == "delta",
                       let stream = o["stream"]?.stringValue, StreamName(stream)?.origin == service.engine.party,
                       let code = o["code"]?.stringValue, let reason = o["reason"]?.stringValue else {
@@ -413,6 +425,21 @@ final class HubWorker: Sendable {
             if case .refused(let error) = intake {
                 if error.code.hasSuffix(".unavailable") { throw error }
                 service.record("relayed \(kind) from \(origin) via \(hub) refused: \(error.code): \(error.reason)")
+                // The origin learns why, as it would from a direct delivery's answer: a signed
+                // refusal notice back through the hub (only with a usable routing header:
+                // without it there is no message to name, and nobody to tell).
+                if let routing {
+                    let notice = JSONWriter.serialize(.object([
+                        "about": .string(kind), "messageID": .string(routing.messageID), "code": .string(error.code),
+                        "reason": .string(String(error.reason.prefix(500))), "from": .string(service.engine.party.urn),
+                    ]))
+                    let signed = try CMS.sign(notice, signer: service.engine.identity.signingCertificate, key: service.engine.identity.signingKey)
+                    _ = try service.relay(via: peer, client: http, headers: [
+                        ("Fedtrace-Kind", "refusal"), ("Fedtrace-Message-ID", "urn:fedtrace:refusal:\(SHA256.hexHash(signed))"),
+                        ("Fedtrace-Origin", service.engine.party.urn), ("Fedtrace-Recipients", routing.origin),
+                        ("Fedtrace-Agreement", routing.agreement),
+                    ], body: signed)
+                }
             }
         default:
             service.record("relayed \(kind) from \(origin) via \(hub): not handled by this node")

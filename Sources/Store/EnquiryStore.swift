@@ -521,6 +521,32 @@ public struct EnquiryStore: Sendable {
         }
     }
 
+    /// A signed refusal notice that came back through a hub after the hub had accepted the
+    /// message (docs/hub.md §3): for an `enquiry`, the requester's record becomes `refused`
+    /// (only from `sent` or `delivered`, and only when `peer` is its responder); for an
+    /// `answer`, the responder's record keeps the reason as its last error. Any waiting outbox
+    /// item of that message goes. Audited `<kind>.refused-by-peer` with `via`. Returns false
+    /// when no record matched (already answered or refused, or not ours).
+    @discardableResult
+    public func recordRefusalNotice(kind: String, enquiryID: String, peer: String, code: String, reason: String, via: String,
+                                    now: Date = Date()) throws -> Bool {
+        try database.write { db in
+            if kind == "enquiry" {
+                try db.cached("UPDATE enquiries SET status = 'refused', code = ?, reason = ?, last_error = NULL WHERE enquiry_id = ? AND role = 'requester' AND responder = ? AND status IN ('sent', 'delivered')")
+                    .bind([.text(code), .text(reason), .text(enquiryID), .text(peer)]).run()
+            } else {
+                try db.cached("UPDATE enquiries SET last_error = ? WHERE enquiry_id = ? AND role = 'responder' AND requester = ?")
+                    .bind([.text("\(code): \(reason)"), .text(enquiryID), .text(peer)]).run()
+            }
+            guard db.changes > 0 else { return false }
+            try db.cached("DELETE FROM enquiry_outbox WHERE kind = ? AND enquiry_id = ? AND recipient = ?")
+                .bind([.text(kind), .text(enquiryID), .text(peer)]).run()
+            try Self.audit(db, actor: peer, action: "\(kind).refused-by-peer",
+                           ["enquiryID": .string(enquiryID), "peer": .string(peer), "code": .string(code), "via": .string(via)], at: now)
+            return true
+        }
+    }
+
     // MARK: - Answers received (requester)
 
     /// Requester: stores a verified answer to enquiry `enquiryID` — the signed answer, its

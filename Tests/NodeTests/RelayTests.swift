@@ -308,4 +308,46 @@ import TestSupport
         }
         for node in [f.kz, f.ua, f.hub] { #expect(try node.store.verifyAudit().isIntact) }
     }
+
+    /// An enquiry the owner refuses on arrival (here: over its rate limit) after the hub
+    /// accepted it: a signed refusal notice comes back through the hub, so the requester sees
+    /// `refused` with the owner's code, not `delivered` and later `overdue`. A notice the hub
+    /// makes up itself (signed with the hub's key, claiming to come from KZ) changes nothing.
+    @Test func anEnquiryRefusedAfterTheHubAcceptedItComesBackRefused() throws {
+        let f = try Self.federation("relay-enquiry-refused", enquiries: true)
+        let hubServer = try NodeServer.start(node: f.hub, syncSettings: Self.settings)
+        defer { hubServer.shutdown(timeout: .seconds(5)) }
+        let kzServer = try NodeServer.start(node: f.kz, syncSettings: Self.settings)
+        defer { kzServer.shutdown(timeout: .seconds(5)) }
+        let uaServer = try NodeServer.start(node: f.ua, syncSettings: Self.settings)
+        defer { uaServer.shutdown(timeout: .seconds(5)) }
+        for node in [f.kz, f.ua] {
+            try SyncStore(node.store).addPeer(party: Self.hub.urn, endpoint: "127.0.0.1:\(hubServer.federationPort!)", sealingCertificate: nil)
+        }
+        try Self.publish(f.kz, f.ua)
+        let (_, uim) = try Self.capture(f.kz, events: 120)
+        let ua = try EnquiryService.shared(for: f.ua)
+        let kz = try EnquiryService.shared(for: f.kz)
+        kz.settings.maxPerWindow = 0
+
+        // A forged notice first: the hub signs it, names KZ as origin, and deposits it for UA.
+        let sent = try ua.send(uims: [uim], purpose: "illicit-trade-detection", caseReference: "UA-2026-009", to: Self.kz)
+        let hubFolder = try PartyCertificateFolder.load(from: Self.pki.appendingPathComponent("hub").path, expectedParty: Self.hub.urn)
+        let forged = try CMS.sign(JSONWriter.serialize(.object([
+            "about": "enquiry", "messageID": .string(sent.enquiryID), "code": "enquiry.forged", "reason": "made up by the hub",
+            "from": .string(Self.kz.urn),
+        ])), signer: hubFolder.signingCertificate, key: hubFolder.signingKey)
+        _ = try MailboxStore(f.hub.store).deposit(recipient: Self.ua.urn, kind: "refusal", messageID: "urn:fedtrace:refusal:forged", origin: Self.kz.urn,
+                                                  agreement: f.agreement.hash, headers: [("Fedtrace-Kind", "refusal"), ("Fedtrace-Origin", Self.kz.urn)],
+                                                  body: forged, ttl: 3600)
+        // Then KZ's real refusal (rate limit) travels back.
+        #expect(try Self.waitUntil(30) { try ua.find(sent.enquiryID)?.status == "refused" }, "\(String(describing: try? ua.find(sent.enquiryID)))")
+        let record = try #require(try ua.find(sent.enquiryID))
+        #expect(record.code == "enquiry.rate-limited", "\(record)")
+        let audit = try f.ua.store.recentAudit(limit: 10_000)
+        #expect(audit.contains { $0.action == "enquiry.refused-by-peer" && $0.detail.contains("via") && $0.detail.contains(Self.hub.urn) })
+        #expect(!audit.contains { $0.detail.contains("enquiry.forged") })
+        #expect(try Self.waitUntil(10) { try MailboxStore(f.hub.store).depth().isEmpty })
+        for node in [f.kz, f.ua, f.hub] { #expect(try node.store.verifyAudit().isIntact) }
+    }
 }
