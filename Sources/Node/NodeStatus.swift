@@ -19,7 +19,21 @@ extension OpenNode {
             "auditRecords": .number(String(counts.auditRecords)), "auditIntact": .bool(audit.isIntact),
             "lastAudit": last.map { .string("\($0.at) \($0.action)") } ?? .null,
             "sync": .object(try syncReport()),
+            "enquiries": .object(try enquiryReport()),
         ]
+    }
+
+    /// Enquiries (docs/hub.md §3): how many this node sent and received by shown status
+    /// (`pending` ones wait for an officer here; `overdue` ones are past their deadline), and
+    /// the outbox of enquiries and answers not yet accepted by their recipient or a hub.
+    public func enquiryReport(now: Date = Date()) throws -> JSONObject {
+        let store = EnquiryStore(self.store)
+        var byRole: [String: JSONObject] = ["requester": [:], "responder": [:]]
+        for row in try store.statusCounts(now: now) { byRole[row.role, default: [:]][row.status] = .number(String(row.count)) }
+        let outbox: [JSONValue] = try store.outboxCounts().map { o in
+            .object(["kind": .string(o.kind), "waiting": .number(String(o.waiting)), "failing": .number(String(o.failing))])
+        }
+        return ["sent": .object(byRole["requester"] ?? [:]), "received": .object(byRole["responder"] ?? [:]), "outbox": .array(outbox)]
     }
 
     /// Replication state (docs/sync.md): per outbound stream and recipient the positions

@@ -455,6 +455,29 @@ public struct EnquiryStore: Sendable {
     }
 
     /// Every outbox item (status displays, tests).
+    /// Enquiries by role and shown status (the rule of `EnquiryRecord.status(at:)`: waiting
+    /// past `answer_by` counts as `overdue`), for `status` and `/metrics`; counted in SQL,
+    /// without reading the records.
+    public func statusCounts(now: Date = Date()) throws -> [(role: String, status: String, count: Int)] {
+        let nowMillis = Int64(now.timeIntervalSince1970 * 1000)
+        return try database.read { db in
+            try db.prepare("""
+                SELECT role, CASE WHEN answer_by_ms IS NOT NULL AND answer_by_ms < ?
+                                   AND ((role = 'requester' AND status IN ('sent', 'delivered')) OR (role = 'responder' AND status = 'pending'))
+                             THEN 'overdue' ELSE status END AS shown, count(*)
+                FROM enquiries GROUP BY role, shown ORDER BY role, shown
+                """).bind([.integer(nowMillis)]).rows { s in (role: s.text(0) ?? "", status: s.text(1) ?? "", count: Int(s.int64(2))) }
+        }
+    }
+
+    /// Messages waiting in the outbox by kind, and how many of them have failed at least once.
+    public func outboxCounts() throws -> [(kind: String, waiting: Int, failing: Int)] {
+        try database.read { db in
+            try db.prepare("SELECT kind, count(*), sum(attempts > 0) FROM enquiry_outbox GROUP BY kind ORDER BY kind")
+                .rows { s in (kind: s.text(0) ?? "", waiting: Int(s.int64(1)), failing: Int(s.int64(2))) }
+        }
+    }
+
     public func outbox() throws -> [EnquiryOutboxItem] {
         try database.read { db in
             try db.prepare("SELECT id, kind, enquiry_id, recipient, agreement_hash, signed, attempts, next_attempt, last_error FROM enquiry_outbox ORDER BY id")

@@ -136,6 +136,9 @@ struct EnquiryCommandTests {
         let first = try send("CASE-1"), second = try send("CASE-2")
         let pending = run("enquiry", "list", "--data", pair.ua.data, "--status", "pending")
         #expect(pending.out.split(separator: "\n").count == 2, "\(pending.out)")
+        // `status` tells the operator that two enquiries wait for an officer here.
+        let waiting = run("status", "--data", pair.ua.data)
+        #expect(waiting.out.contains("enquiries received: 2 pending"), "\(waiting.out)")
         let approved = run("enquiry", "approve", "--data", pair.ua.data, first)
         #expect(approved.status == 0 && approved.out.contains("approved: answered with 3 events"), "\(approved.out) \(approved.err)")
         let rejected = run("enquiry", "reject", "--data", pair.ua.data, second, "--reason", "outside our remit", "--json")
@@ -144,11 +147,28 @@ struct EnquiryCommandTests {
         try eventually("both outcomes at KZ") {
             try pair.kz.store.enquiry(first, role: .requester)?.status == "answered" && pair.kz.store.enquiry(second, role: .requester)?.status == "refused"
         }
+        // Both outcomes in status (JSON and text) and in the /metrics gauges.
+        let kzStatus = try json(run("status", "--data", pair.kz.data, "--json")).objectValue?["enquiries"]?.objectValue
+        #expect(kzStatus?["sent"] == .object(["answered": .number("1"), "refused": .number("1")]), "\(String(describing: kzStatus))")
+        #expect(kzStatus?["received"] == .object([:]))
+        let uaText = run("status", "--data", pair.ua.data).out
+        #expect(uaText.contains("enquiries received: 1 answered, 1 refused"), "\(uaText)")
+        let gauges = LocalAPI.enquiryGauges(try pair.ua.node.enquiryReport())
+        #expect(gauges.contains { $0.name == "fedtrace_enquiries" && $0.value == 1 && $0.labels.map(\.1) == ["received", "refused"] })
+        #expect(!gauges.contains { $0.labels.contains { $0 == ("status", "pending") } })
+        // Past the deadline (72 h), an enquiry still waiting counts as overdue; answered ones do not.
+        let later = Date().addingTimeInterval(100 * 3600)
+        #expect(try pair.kz.node.enquiryReport(now: later)["sent"] == .object(["answered": .number("1"), "refused": .number("1")]))
         let refusedList = run("enquiry", "list", "--data", pair.kz.data, "--status", "refused", "--json")
         #expect(try json(refusedList).arrayValue?.first?.objectValue?["reason"] == "outside our remit")
         // Once decided, not again.
         let again = run("enquiry", "approve", "--data", pair.ua.data, first)
         #expect(again.status == 1 && again.err.contains("enquiry.not-pending"), "\(again.err)")
+        // One left waiting is overdue at both ends once its deadline has passed.
+        let third = try send("CASE-3")
+        try eventually("pending at UA") { try pair.ua.store.enquiry(third, role: .responder)?.status == "pending" }
+        #expect(try pair.ua.node.enquiryReport(now: later)["received"] == .object(["answered": .number("1"), "overdue": .number("1"), "refused": .number("1")]))
+        #expect(try pair.kz.node.enquiryReport(now: later)["sent"] == .object(["answered": .number("1"), "overdue": .number("1"), "refused": .number("1")]))
 
         // Usage errors (2) and refusals (1), each one line.
         let cases: [([String], Int32, String)] = [

@@ -113,12 +113,29 @@ enum StatusCommand {
             output.line("audit     \(counts.auditRecords) records, " + (audit.isIntact ? "chain intact" : "CHAIN BROKEN: \(audit.problem ?? "")"))
             if let last { output.line("last      \(last.at) \(last.action) by \(last.actor)") }
             printSync(try node.syncReport(), output)
+            printEnquiries(try node.enquiryReport(), output)
         }
         return 0
     }
 }
 
 extension StatusCommand {
+    /// The enquiry part of `status`: counts by status, sent and received, and the outbox;
+    /// nothing when this node has none.
+    static func printEnquiries(_ report: JSONObject, _ output: Output) {
+        func summary(_ key: String) -> String? {
+            let members = report[key]?.objectValue?.members ?? []
+            guard !members.isEmpty else { return nil }
+            return members.map { member in "\(text(member.value)) \(member.key)" }.joined(separator: ", ")
+        }
+        func text(_ value: JSONValue?) -> String { if case .number(let n)? = value { n } else { "0" } }
+        if let sent = summary("sent") { output.line("enquiries sent: \(sent)") }
+        if let received = summary("received") { output.line("enquiries received: \(received)") }
+        for o in (report["outbox"]?.arrayValue ?? []).compactMap(\.objectValue) {
+            output.line("outbox    \(text(o["waiting"])) \(o["kind"]?.stringValue ?? "?") message(s) not yet accepted, \(text(o["failing"])) after a failed attempt")
+        }
+    }
+
     /// The replication part of `status`: one line per outbound stream and recipient, per
     /// inbound stream, per peer, and the newest refused deltas.
     static func printSync(_ report: JSONObject, _ output: Output) {

@@ -54,6 +54,7 @@ public final class LocalAPI: Sendable {
                 }
                 gauges.append(.init(name: "fedtrace_store_up", help: "1 when the store answered this scrape.", value: gauges.isEmpty ? 0 : 1))
                 if let sync = try? node.syncReport() { gauges += Self.syncGauges(sync) }
+                if let enquiries = try? node.enquiryReport() { gauges += Self.enquiryGauges(enquiries) }
                 return HTTPResponse(status: 200, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
                                     body: Array(metrics.exposition(gauges: gauges).utf8))
             },
@@ -103,6 +104,28 @@ public final class LocalAPI: Sendable {
         }
         gauges.append(.init(name: "fedtrace_sync_rejected_recent", help: "Deltas refused here among the newest ten kept for status.",
                             value: Double(report["rejected"]?.arrayValue?.count ?? 0)))
+        return gauges
+    }
+
+    /// Enquiry gauges from `OpenNode.enquiryReport()`: by role (sent, received) and shown
+    /// status, and the outbox by kind. An officer's queue is `role="received",status="pending"`.
+    static func enquiryGauges(_ report: JSONObject) -> [MetricsRegistry.Gauge] {
+        var gauges: [MetricsRegistry.Gauge] = []
+        for role in ["sent", "received"] {
+            for member in report[role]?.objectValue?.members ?? [] {
+                guard case .number(let n) = member.value, let value = Double(n) else { continue }
+                gauges.append(.init(name: "fedtrace_enquiries", help: "Enquiries this node sent or received, by shown status (pending: waiting for an officer here; overdue: past the deadline).",
+                                    value: value, labels: [("role", role), ("status", member.key)]))
+            }
+        }
+        for o in (report["outbox"]?.arrayValue ?? []).compactMap(\.objectValue) {
+            let kind = o["kind"]?.stringValue ?? ""
+            for key in ["waiting", "failing"] {
+                guard case .number(let n)? = o[key], let value = Double(n) else { continue }
+                gauges.append(.init(name: "fedtrace_enquiry_outbox", help: "Enquiries and answers not yet accepted by their recipient or a hub (failing: at least one attempt failed).",
+                                    value: value, labels: [("kind", kind), ("state", key)]))
+            }
+        }
         return gauges
     }
 
