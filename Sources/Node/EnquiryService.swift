@@ -460,10 +460,13 @@ public final class EnquiryService: Sendable {
         var chosen: [(row: Int64, event: AnswerEvent)] = []
         var withheld = 0
         var forwardable: [String: Bool] = [:]
+        // Where the answer is partial, it says so (the officer must not read a cut trace as whole).
+        var cutAtEvents = false, cutAtIdentifiers = false
         outer: for uim in enquiry.uims {
             let trace = try node.store.trace(uim: uim, maxUIMs: settings.traceMaxUIMs)
+            if trace.truncated { cutAtIdentifiers = true }
             for event in trace.events where seen.insert("\(event.hashID)|\(event.declaresError)").inserted {
-                if chosen.count >= settings.maxAnswerEvents { break outer }
+                if chosen.count >= settings.maxAnswerEvents { cutAtEvents = true; break outer }
                 if event.origin != party.urn {
                     let allowed: Bool
                     if let known = forwardable[event.origin] {
@@ -504,8 +507,12 @@ public final class EnquiryService: Sendable {
             }
             events.append(AnswerEvent(hashID: event.hashID, declaresError: event.declaresError, context: index, event: event.event))
         }
+        var notes: [String] = []
+        if cutAtIdentifiers { notes.append("the contents were followed down to \(settings.traceMaxUIMs) identifiers per UIM only") }
+        if cutAtEvents { notes.append("the answer stops at \(settings.maxAnswerEvents) events") }
+        let reason = notes.isEmpty ? nil : "partial answer: " + notes.joined(separator: "; ") + "; ask about fewer or lower-level UIMs for the rest"
         let answer = EnquiryAnswer(enquiryID: enquiry.enquiryID, responder: party, requester: enquiry.requester, agreement: held.agreement.hash,
-                                   flow: flowID, status: .answered, code: nil, reason: nil, answered: isoTimeText(now), contexts: contexts, events: events)
+                                   flow: flowID, status: .answered, code: nil, reason: reason, answered: isoTimeText(now), contexts: contexts, events: events)
         return (answer, withheld)
     }
 

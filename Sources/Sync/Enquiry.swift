@@ -123,7 +123,9 @@ public struct AnswerEvent: Sendable, Equatable {
 
 /// The responder's answer, signed by the responder:
 /// `{"enquiryID","responder","requester","agreement","flow","status","code","reason","answered","contexts","events"}`.
-/// `status` is `answered` (with the redacted trace) or `refused` (with `code` and `reason`, no events).
+/// `status` is `answered` (with the redacted trace; a `reason` then says why the answer is
+/// partial, e.g. cut at the responder's event limit) or `refused` (with `code` and `reason`,
+/// no events).
 public struct EnquiryAnswer: Sendable, Equatable {
     public enum Status: String, Sendable {
         case answered

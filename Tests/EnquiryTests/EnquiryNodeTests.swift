@@ -28,6 +28,7 @@ struct EnquiryNodeTests {
         let record = try #require(try pair.kz.store.enquiry(sent.enquiryID, role: .requester))
         #expect(record.answerEvents == 3)
         #expect(record.code == nil)
+        #expect(record.reason == nil)   // a whole answer carries no note
         #expect(record.status(at: Date()) == "answered")
 
         // The trace: S1's commissioning, the packing into the case, the case's shipping; not S2's
@@ -74,6 +75,19 @@ struct EnquiryNodeTests {
         let shown = try object(response.body)
         #expect(shown["status"] == "answered")
         #expect(shown["events"]?.arrayValue?.count == 3)
+    }
+
+    @Test("A partial answer says so: cut at the responder's event limit, the signed answer's reason tells the requester")
+    func partialAnswerSaysSo() throws {
+        let pair = try Pair()
+        pair.ua.service.settings.maxAnswerEvents = 2
+        let sent = try pair.kz.service.send(uims: [TestEvents.pack1], purpose: "investigation", caseReference: "CASE-43", to: Self.ua)
+        try eventually("the answer at KZ") { try status(pair.kz, sent.enquiryID) == "answered" }
+        let record = try #require(try pair.kz.store.enquiry(sent.enquiryID, role: .requester))
+        #expect(record.answerEvents == 2)
+        #expect(record.code == nil)
+        #expect(record.reason?.hasPrefix("partial answer: the answer stops at 2 events") == true, "\(String(describing: record.reason))")
+        #expect(try pair.ua.store.enquiry(sent.enquiryID, role: .responder)?.reason == record.reason)
     }
 
     @Test("Onward transfer allowed: UA also answers with the event it received from DE")
