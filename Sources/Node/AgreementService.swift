@@ -231,18 +231,20 @@ public struct AgreementService: Sendable {
 
     // MARK: - Status
 
-    /// Every stored agreement with its state at `now`.
     /// Statuses as `statuses(at:)` gives them, shared by every service of this process on
     /// this data directory (`SharedMemo`): rebuilt when an agreement, signature or
-    /// termination is stored, and at least every second (validity, revocation).
+    /// termination is stored or the root or CRL file changes, and at least every second
+    /// (validity windows).
     public func cachedStatuses(at now: Date = Date()) throws -> [AgreementStatus] {
-        try Self.statusMemo.value(for: node.directory.path, fingerprint: try store.fingerprint(), now: now) {
+        let fingerprint = try store.fingerprint() + trustFilesFingerprint(in: node.directory.certificatesPath)
+        return try Self.statusMemo.value(for: node.directory.path, fingerprint: fingerprint, now: now) {
             try statuses(at: now)
         }
     }
 
     static let statusMemo = SharedMemo<[AgreementStatus]>(seconds: 1)
 
+    /// Every stored agreement with its state at `now`.
     public func statuses(at now: Date = Date()) throws -> [AgreementStatus] {
         let instant = Self.timestamp(now)
         let stored = try store.agreements()

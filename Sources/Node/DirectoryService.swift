@@ -17,7 +17,8 @@ import Synchronization
 /// - At both: `entries`, `entry(for:)`, `owner(ofUIM:)` read the stored entries and
 ///   **verify them again** on every read (so a revoked certificate or an edited row is never
 ///   trusted); the verified entries are shared by every `DirectoryService` of this process
-///   on the same data directory (`SharedMemo`) until an entry changes, or for 10 seconds.
+///   on the same data directory (`SharedMemo`) until an entry or the root or CRL file
+///   changes, or for 10 seconds.
 ///
 /// The hub never signs anything here: what it stores and serves is what the Party signed.
 public final class DirectoryService: Sendable {
@@ -49,8 +50,10 @@ public final class DirectoryService: Sendable {
     public func entries(now: Date = Date()) throws -> [VerifiedEntry] {
         let rows = try store.entries()
         // The fingerprint is the hash of the stored bytes as they are now (not the stored
-        // digest column), so a row edited in place is verified again at once.
-        return try Self.verified.value(for: node.directory.path, fingerprint: rows.map { SHA256.hexHash($0.signed) }, now: now) {
+        // digest column), so a row edited in place is verified again at once; and the trust
+        // files, so a newly installed CRL applies at once.
+        let fingerprint = rows.map { SHA256.hexHash($0.signed) } + trustFilesFingerprint(in: node.directory.certificatesPath)
+        return try Self.verified.value(for: node.directory.path, fingerprint: fingerprint, now: now) {
             let trust = try trust()
             var verified: [VerifiedEntry] = []
             for row in rows {

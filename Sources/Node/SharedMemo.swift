@@ -9,8 +9,8 @@ import Synchronization
 ///
 /// A value is reused only while both hold:
 /// - the store's **fingerprint** is unchanged (row counts or digests of what the view is
-///   built from: any local or other-process write changes it, so a new agreement, signature,
-///   termination or directory entry is seen at once);
+///   built from, and the trust files: any local or other-process write changes it, so a new
+///   agreement, signature, termination, directory entry or CRL is seen at once);
 /// - it is younger than `seconds` and not from the future of the `now` asked about (what
 ///   depends on time alone — validity windows, a CRL published since, certificate expiry —
 ///   is at most that stale).
@@ -46,5 +46,16 @@ final class SharedMemo<Value: Sendable>: Sendable {
             entries[key] = Entry(at: now, fingerprint: fingerprint, value: value)
         }
         return value
+    }
+}
+
+/// Part of a fingerprint: the identity of the trust files in `certificates` (root.pem,
+/// crl.pem: device, inode, size, modification time), so a newly installed CRL or root
+/// counts at once, as if nothing were remembered.
+func trustFilesFingerprint(in certificates: String) -> [String] {
+    ["root.pem", "crl.pem"].map { name in
+        var info = stat()
+        guard stat(certificates + "/" + name, &info) == 0 else { return "\(name):-" }
+        return "\(name):\(info.st_dev):\(info.st_ino):\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
     }
 }

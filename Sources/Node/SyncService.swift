@@ -78,7 +78,7 @@ public final class SyncService: Sendable {
 
     // MARK: - Agreements
 
-    /// Agreement statuses, cached for a second (each status verifies every signature).
+    /// Agreement statuses, shared with the node's other services (`AgreementService.cachedStatuses`).
     func statuses(now: Date = Date()) throws -> [AgreementStatus] {
         try agreements.cachedStatuses(at: now)
     }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Node
 import Store
+import TestSupport
 
 /// `SharedMemo`: verified views reused across services of one process, never past a change
 /// of the store or their time-to-live.
@@ -29,6 +30,22 @@ import Store
             try memo.value(for: "/d", fingerprint: [], now: t) { throw NodeError(code: "test", reason: "no") }
         }
         #expect(try value("/d", [], t) == 8)
+    }
+
+    /// The trust files are part of the fingerprints: a CRL installed (or replaced, or a root
+    /// changed) makes the next read verify again, as if nothing were remembered.
+    @Test func aNewCRLOrRootChangesTheFingerprint() throws {
+        let directory = try makeTemporaryDirectory("memo-trust").path
+        try Data("root".utf8).write(to: URL(fileURLWithPath: directory + "/root.pem"))
+        let before = trustFilesFingerprint(in: directory)
+        #expect(before.count == 2 && before[1] == "crl.pem:-")
+        try Data("crl one".utf8).write(to: URL(fileURLWithPath: directory + "/crl.pem"))
+        let withCRL = trustFilesFingerprint(in: directory)
+        #expect(withCRL != before)
+        // Replaced atomically (a new inode), as an operator's `mv` does: changed again.
+        try Data("crl two".utf8).write(to: URL(fileURLWithPath: directory + "/crl.pem"), options: .atomic)
+        #expect(trustFilesFingerprint(in: directory) != withCRL)
+        #expect(trustFilesFingerprint(in: directory) == trustFilesFingerprint(in: directory))
     }
 
     /// A signature stored by one service (or another process) is seen at once by the
