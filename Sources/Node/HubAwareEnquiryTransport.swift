@@ -22,6 +22,10 @@ public struct HubAwareEnquiryTransport: EnquiryTransport {
 
     var node: OpenNode { service.node }
 
+    /// Hub refusals that mean "not yet" (docs/hub.md §1): an agreement not registered there,
+    /// or a Party without a directory entry there.
+    static let hubNotReady: Set<String> = ["relay.agreement", "relay.directory"]
+
     func directPeer(_ party: String) -> Peer? {
         (try? SyncStore(node.store).peers())?.first { $0.party == party && !$0.endpoint.isEmpty }
     }
@@ -84,6 +88,12 @@ public struct HubAwareEnquiryTransport: EnquiryTransport {
             if case .object(let o)? = try? JSONParser.parse(response.body) {
                 if case .string(let c)? = o["code"] { code = c }
                 if case .string(let d)? = o["detail"] { detail = d }
+            }
+            // Not known at the hub *yet*: the agreement is registered by each Party's hub
+            // worker, and entries are published, on their own schedule. Retried with backoff
+            // (the item stays in the outbox with this as its last error), not a refusal.
+            if Self.hubNotReady.contains(code) {
+                throw NodeError(code: "enquiry.hub-not-ready", reason: "\(hub.party): \(code): \(detail); retrying later")
             }
             throw EnquiryDeliveryRefusal(code: code, reason: "\(hub.party): \(detail)", status: response.status)
         default:

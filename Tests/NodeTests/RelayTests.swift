@@ -111,6 +111,30 @@ import TestSupport
         }
     }
 
+    /// The hub, KZ and UA serving; neither Party has the other as a peer, only the hub, and
+    /// both are published in its directory.
+    struct Serving {
+        let hub: NodeServer, kz: NodeServer, ua: NodeServer
+        func stop() { for server in [ua, kz, hub] { server.shutdown(timeout: .seconds(5)) } }
+    }
+
+    static func serveThroughHub(_ f: Federation) throws -> Serving {
+        let hub = try NodeServer.start(node: f.hub, syncSettings: settings)
+        let kz = try NodeServer.start(node: f.kz, syncSettings: settings)
+        let ua = try NodeServer.start(node: f.ua, syncSettings: settings)
+        let serving = Serving(hub: hub, kz: kz, ua: ua)
+        do {
+            for node in [f.kz, f.ua] {
+                try SyncStore(node.store).addPeer(party: Self.hub.urn, endpoint: "127.0.0.1:\(hub.federationPort!)", sealingCertificate: nil)
+            }
+            try publish(f.kz, f.ua)
+        } catch {
+            serving.stop()
+            throw error
+        }
+        return serving
+    }
+
     static func waitUntil(_ timeout: TimeInterval = 60, _ condition: () throws -> Bool) throws -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
@@ -264,17 +288,8 @@ import TestSupport
 
     @Test func enquiriesTravelThroughTheHubToTheOwnerFoundInTheDirectory() throws {
         let f = try Self.federation("relay-enquiry", enquiries: true)
-        let hubServer = try NodeServer.start(node: f.hub, syncSettings: Self.settings)
-        defer { hubServer.shutdown(timeout: .seconds(5)) }
-        let kzServer = try NodeServer.start(node: f.kz, syncSettings: Self.settings)
-        defer { kzServer.shutdown(timeout: .seconds(5)) }
-        let uaServer = try NodeServer.start(node: f.ua, syncSettings: Self.settings)
-        defer { uaServer.shutdown(timeout: .seconds(5)) }
-        // Neither Party has the other as a peer: only the hub.
-        for node in [f.kz, f.ua] {
-            try SyncStore(node.store).addPeer(party: Self.hub.urn, endpoint: "127.0.0.1:\(hubServer.federationPort!)", sealingCertificate: nil)
-        }
-        try Self.publish(f.kz, f.ua)
+        let serving = try Self.serveThroughHub(f)
+        defer { serving.stop() }
         _ = try Self.capture(f.kz, events: 300)
         let packs = try f.kz.store.events(matching: { var q = EventQuery(); q.bizSteps = ["commissioning"]; q.limit = 1; return q }())
             .flatMap { event -> [String] in
@@ -299,7 +314,7 @@ import TestSupport
         #expect(try Self.waitUntil(30) { try ua.find(manual.enquiryID)?.status == "answered" })
         // The hub saw envelopes only: no UIM or case reference in its files.
         #expect(try Self.waitUntil(10) { try MailboxStore(f.hub.store).depth().isEmpty })
-        hubServer.shutdown(timeout: .seconds(5))
+        serving.hub.shutdown(timeout: .seconds(5))
         for file in try FileManager.default.subpathsOfDirectory(atPath: f.hub.directory.path) {
             guard let data = FileManager.default.contents(atPath: f.hub.directory.path + "/" + file) else { continue }
             for needle in [packs[0], "UA-2026-001", "UA-2026-002"] {
@@ -315,16 +330,8 @@ import TestSupport
     /// makes up itself (signed with the hub's key, claiming to come from KZ) changes nothing.
     @Test func anEnquiryRefusedAfterTheHubAcceptedItComesBackRefused() throws {
         let f = try Self.federation("relay-enquiry-refused", enquiries: true)
-        let hubServer = try NodeServer.start(node: f.hub, syncSettings: Self.settings)
-        defer { hubServer.shutdown(timeout: .seconds(5)) }
-        let kzServer = try NodeServer.start(node: f.kz, syncSettings: Self.settings)
-        defer { kzServer.shutdown(timeout: .seconds(5)) }
-        let uaServer = try NodeServer.start(node: f.ua, syncSettings: Self.settings)
-        defer { uaServer.shutdown(timeout: .seconds(5)) }
-        for node in [f.kz, f.ua] {
-            try SyncStore(node.store).addPeer(party: Self.hub.urn, endpoint: "127.0.0.1:\(hubServer.federationPort!)", sealingCertificate: nil)
-        }
-        try Self.publish(f.kz, f.ua)
+        let serving = try Self.serveThroughHub(f)
+        defer { serving.stop() }
         let (_, uim) = try Self.capture(f.kz, events: 120)
         let ua = try EnquiryService.shared(for: f.ua)
         let kz = try EnquiryService.shared(for: f.kz)
@@ -349,5 +356,38 @@ import TestSupport
         #expect(!audit.contains { $0.detail.contains("enquiry.forged") })
         #expect(try Self.waitUntil(10) { try MailboxStore(f.hub.store).depth().isEmpty })
         for node in [f.kz, f.ua, f.hub] { #expect(try node.store.verifyAudit().isIntact) }
+    }
+
+    /// A hub that does not know the agreement (or a Party) *yet* — the sender's hub worker
+    /// registers agreements on its own schedule — answers `relay.agreement` or
+    /// `relay.directory`: the enquiry transport retries later instead of ending the enquiry
+    /// as refused. Any other hub refusal still ends it. (A fake hub on the real hub's
+    /// certificate answers each code in turn.)
+    @Test(arguments: [("relay.agreement", false), ("relay.directory", false), ("relay.headers", true), ("relay.not-allowed", true)])
+    func hubNotReadyIsRetriedOtherRefusalsAreFinal(code: String, final: Bool) throws {
+        let f = try Self.federation("relay-not-ready")
+        let folder = Self.pki.appendingPathComponent("hub").path
+        let tls = TLSConfiguration.server(certificateChainFile: folder + "/transport.pem", privateKeyFile: folder + "/transport.key",
+                                          trustRootsFile: folder + "/root.pem")
+        let fakeHub = try HTTPServer.start(configuration: .init(host: "127.0.0.1", port: 0, tls: tls)) { request, _ in
+            guard request.target == "/fed/v1/relay" else { return HTTPResponse(status: 404) }
+            return HTTPResponse(status: 422, headers: ["Content-Type": "application/problem+json"],
+                                body: JSONWriter.serialize(.object(["code": .string(code), "detail": "not here"])))
+        }
+        defer { fakeHub.shutdown(timeout: .seconds(2)) }
+        try SyncStore(f.ua.store).addPeer(party: Self.hub.urn, endpoint: "127.0.0.1:\(fakeHub.port)", sealingCertificate: nil)
+        let transport = HubAwareEnquiryTransport(service: try EnquiryService.shared(for: f.ua))
+        let routing = EnquiryRouting(kind: .enquiry, messageID: "urn:uuid:00000000-0000-4000-8000-000000000001", origin: Self.ua.urn,
+                                     recipient: Self.kz.urn, agreement: f.agreement.hash)
+        do {
+            _ = try transport.deliver(EnquiryEnvelope(routing: routing, body: [1, 2, 3]))
+            Issue.record("the fake hub's 422 was taken as delivered")
+        } catch let refusal as EnquiryDeliveryRefusal {
+            #expect(final, "\(code) ended the enquiry: \(refusal.code)")
+            #expect(refusal.code == code)
+        } catch let error as NodeError {
+            #expect(!final, "\(code) was retried: \(error.code)")
+            #expect(error.code == "enquiry.hub-not-ready" && error.reason.contains(code), "\(error)")
+        }
     }
 }
