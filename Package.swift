@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "NetTests", dependencies: ["Net", "Crypto", "TestSupport"]),
         .testTarget(name: "SyncTests", dependencies: ["Sync", "Store", "Policy", "Model", "Crypto", "Generator"]),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Sync", "Net", "Store", "Model", "Crypto", "Policy", "Generator", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["CLI", "Node", "Store", "Model", "Generator", "Crypto", "Policy"]),
+        .testTarget(name: "CLITests", dependencies: ["CLI", "Node", "Store", "Model", "Generator", "Crypto", "Policy", "TestSupport"]),
         // Enquiries and evidence (docs/hub.md §3–§4): message formats, two in-process nodes over mutual TLS, the CLI.
         .testTarget(name: "EnquiryTests", dependencies: ["CLI", "Node", "Sync", "Net", "Store", "Policy", "Model", "Crypto"]),
         // Multi-node tests: real `fedtrace serve` processes (the built binary) on loopback.

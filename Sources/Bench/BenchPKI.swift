@@ -1,6 +1,7 @@
 import Foundation
 import Crypto
 import Model
+import Net
 
 /// A throw-away root and leaf certificates made with the openssl command line in a private
 /// directory, for the benchmarks and the demo (the Certs/ scripts may not be installed where
@@ -62,4 +63,12 @@ public struct BenchPKI: Sendable {
     func privateKey(_ name: String) throws -> PrivateKey { try PrivateKey(contentsOf: path("\(name).key")) }
 
     public func remove() { try? FileManager.default.removeItem(atPath: directory) }
+}
+
+/// A loopback port free right now (bound by a throw-away server and released), for nodes
+/// whose port must be known before they start (the demo, `bench catchup`).
+public func freeLoopbackPort() throws -> Int {
+    let server = try HTTPServer.start(configuration: .init(host: "127.0.0.1", port: 0), handler: { _, _ in HTTPResponse(status: 200) })
+    defer { server.shutdown(timeout: .seconds(1)) }
+    return server.port
 }

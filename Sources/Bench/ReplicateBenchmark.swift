@@ -33,21 +33,16 @@ public enum ReplicateBenchmark {
         defer { senderServer.shutdown(timeout: .seconds(5)) }
         try SyncStore(pair.sender.store).addPeer(party: pair.ua.urn, endpoint: "127.0.0.1:\(receiverServer.federationPort ?? 0)", sealingCertificate: nil)
         try pair.waitUntilAcknowledged(progress: progress)
-        let seconds = CaptureBenchmark.seconds(since: started)
-        let received = try pair.receiver.store.counts(localOrigin: pair.ua.urn).receivedEvents
-        guard received > 0 else { throw NodeError(code: "bench.replicate", reason: "no event reached UA") }
-        let figure = Double(received) / seconds
-        progress("replicated \(received) of \(total) events in \(String(format: "%.2f", seconds)) s")
-        let baseline = try pair.baseline(workDirectory: workDirectory)
-        return BenchmarkResult(scenario: "replicate", figure: figure, unit: "events/s", baseline: baseline,
-                               baselineName: "raw SQLite insert of the rows received", target: "1,000,000 events in ≤ 10 s (≥ 100000 events/s)",
-                               meetsTarget: figure >= 100_000)
+        return try pair.result("replicate", since: started, target: "1,000,000 events in ≤ 10 s (≥ 100000 events/s)", minimum: 100_000,
+                               workDirectory: workDirectory, progress: progress) { received, seconds in
+            "replicated \(received) of \(total) events in \(String(format: "%.2f", seconds)) s"
+        }
     }
 
     /// `catchup`: UA comes back after missing `events` events.
     public static func runCatchUp(events: Int, workDirectory: URL, progress: (String) -> Void = { _ in }) throws -> BenchmarkResult {
         // UA's federation port is fixed in advance, so KZ can hold it as a peer while UA is down.
-        let pair = try Pair(workDirectory: workDirectory, receiverPort: try freePort())
+        let pair = try Pair(workDirectory: workDirectory, receiverPort: try freeLoopbackPort())
         defer { pair.pki.remove() }
         let senderServer = try NodeServer.start(node: pair.sender, syncSettings: Pair.settings)
         defer { senderServer.shutdown(timeout: .seconds(5)) }
@@ -67,31 +62,10 @@ public enum ReplicateBenchmark {
         let receiverServer = try NodeServer.start(node: pair.receiver, syncSettings: Pair.settings)
         defer { receiverServer.shutdown(timeout: .seconds(5)) }
         try pair.waitUntilAcknowledged(progress: progress)
-        let seconds = CaptureBenchmark.seconds(since: started)
-        let received = try pair.receiver.store.counts(localOrigin: pair.ua.urn).receivedEvents
-        guard received > 0 else { throw NodeError(code: "bench.catchup", reason: "no event reached UA") }
-        let figure = Double(received) / seconds
-        progress("UA caught up with \(received) events in \(String(format: "%.2f", seconds)) s")
-        let baseline = try pair.baseline(workDirectory: workDirectory)
-        return BenchmarkResult(scenario: "catchup", figure: figure, unit: "events/s", baseline: baseline,
-                               baselineName: "raw SQLite insert of the rows received", target: "1,000,000 missed events in ≤ 15 s (≥ 66667 events/s)",
-                               meetsTarget: figure >= 1_000_000.0 / 15)
-    }
-
-    /// A loopback port free right now (bound and released).
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw NodeError(code: "bench.port", reason: "socket: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        return try pair.result("catchup", since: started, target: "1,000,000 missed events in ≤ 15 s (≥ 66667 events/s)", minimum: 1_000_000.0 / 15,
+                               workDirectory: workDirectory, progress: progress) { received, seconds in
+            "UA caught up with \(received) events in \(String(format: "%.2f", seconds)) s"
         }
-        guard bound else { throw NodeError(code: "bench.port", reason: "no free loopback port: \(String(cString: strerror(errno)))") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// The KZ and UA nodes with their certificates and a signed bilateral agreement whose
@@ -177,6 +151,19 @@ public enum ReplicateBenchmark {
                 }
                 Thread.sleep(forTimeInterval: 0.01)
             }
+        }
+
+        /// The scenario's result once KZ holds every receipt: events UA received per second
+        /// since `started`, against the raw insert of the same rows; `done` words the progress line.
+        func result(_ scenario: String, since started: DispatchTime, target: String, minimum: Double, workDirectory: URL,
+                    progress: (String) -> Void, done: (Int, Double) -> String) throws -> BenchmarkResult {
+            let seconds = CaptureBenchmark.seconds(since: started)
+            let received = try receiver.store.counts(localOrigin: ua.urn).receivedEvents
+            guard received > 0 else { throw NodeError(code: "bench.\(scenario)", reason: "no event reached UA") }
+            let figure = Double(received) / seconds
+            progress(done(received, seconds))
+            return BenchmarkResult(scenario: scenario, figure: figure, unit: "events/s", baseline: try baseline(workDirectory: workDirectory),
+                                   baselineName: "raw SQLite insert of the rows received", target: target, meetsTarget: figure >= minimum)
         }
 
         /// Events per second of a raw SQLite insert of the rows UA stored.

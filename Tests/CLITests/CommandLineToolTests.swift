@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import CLI
 import Model
+import TestSupport
 
 @Suite struct CommandLineToolTests {
     @Test func helpListsEveryCommandAndEachCommandHasHelp() throws {
@@ -148,13 +149,6 @@ import Model
         #expect(cli.run("demo", "--keep", kept).status == 1)
         #expect(cli.run("demo", "--keep", "/proc/fedtrace-not-writable").status == 1)
     }
-}
-
-/// Files this process has open under `directory` (Linux: /proc/self/fd).
-func openFiles(under directory: String) -> [String] {
-    ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { fd in
-        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + fd)
-    }.filter { $0.hasPrefix(directory + "/") }
 }
 
 @Suite struct OneLineErrorTests {

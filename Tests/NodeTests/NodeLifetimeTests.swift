@@ -10,13 +10,6 @@ import Store
 @Suite struct NodeLifetimeTests {
     let pki = TestPKI.shared
 
-    /// Files this process has open under `directory` (Linux: /proc/self/fd).
-    static func openFiles(under directory: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { fd in
-            try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + fd)
-        }.filter { $0.hasPrefix(directory + "/") }
-    }
-
     /// Starts a server on each node `make` returns, shuts them down, and expects every
     /// node's store to be freed and none of its files left open.
     func expectReleased(_ make: () throws -> [OpenNode]) throws {
@@ -37,7 +30,7 @@ import Store
         while released.contains(where: { $0.0.store != nil }) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         for (weak, directory) in released {
             #expect(weak.store == nil, "\(directory): the store is still referenced after shutdown")
-            #expect(Self.openFiles(under: directory).isEmpty, "\(Self.openFiles(under: directory))")
+            #expect(openFiles(under: directory).isEmpty, "\(openFiles(under: directory))")
         }
     }
 

@@ -31,3 +31,11 @@ public func makeTemporaryDirectory(_ label: String) throws -> URL {
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
+
+/// Files this process has open under `directory` (Linux: /proc/self/fd): what a stopped
+/// node must not leave behind.
+public func openFiles(under directory: String) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { fd in
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + fd)
+    }.filter { $0.hasPrefix(directory + "/") }
+}

@@ -66,7 +66,7 @@ enum DemoCommand {
             let folder = root.appendingPathComponent("certs/\(member.code)").path
             try pki.installFolder(member, at: folder)
             let configuration = NodeConfiguration(party: member, role: member.kind == .hub ? .hub : .party,
-                                                  apiListen: "127.0.0.1:\(try freePort())", federationListen: "127.0.0.1:\(try freePort())")
+                                                  apiListen: "127.0.0.1:\(try freeLoopbackPort())", federationListen: "127.0.0.1:\(try freeLoopbackPort())")
             nodes[member] = try NodeDirectory.initialize(at: root.appendingPathComponent(member.code.lowercased()).path,
                                                          configuration: configuration, certificates: folder)
             output.line("  \(member.urn.padding(toLength: 18, withPad: " ", startingAt: 0)) \(root.appendingPathComponent(member.code.lowercased()).path)  federation \(configuration.federationListen)")
@@ -246,13 +246,6 @@ enum DemoCommand {
             if case .object(let inner) = member.value, member.key == "ilmd" { return "ilmd{\(inner.keys.joined(separator: ", "))}" }
             return member.key
         }.joined(separator: ", ")
-    }
-
-    /// A loopback port free right now (bound and released).
-    static func freePort() throws -> Int {
-        let server = try HTTPServer.start(configuration: .init(host: "127.0.0.1", port: 0), handler: { _, _ in HTTPResponse(status: 200) })
-        defer { server.shutdown(timeout: .seconds(1)) }
-        return server.port
     }
 
     static func flow(_ id: String, from: PartyID, to: [PartyID], rowFilter: JSONObject, fields: [String], action: String = "replicate") -> JSONValue {
