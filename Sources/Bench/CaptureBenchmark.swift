@@ -52,25 +52,41 @@ public enum CaptureBenchmark {
 
     /// The physical baseline of DESIGN §14: seconds to insert `batches` of rows (one
     /// transaction per batch) into the store's own tables with prepared statements,
-    /// nothing else — no parsing, checks, audit or conflict handling.
+    /// nothing else — no parsing, checks, audit or conflict handling. Each batch's postings
+    /// are sorted outside the timed part and written as one run; runs are never merged.
     static func rawInsert(_ batches: [[BaselineRow]], into database: SerialDatabase) throws -> Double {
+        // Each batch's postings in index order (the store sorts them as part of its work).
+        let postings = batches.map { batch in
+            batch.enumerated().flatMap { index, row in row.uims.map { (uim: $0.0, event: index, role: $0.1) } }
+                .sorted { a, b in
+                    let byUIM = codePointOrder(a.uim, b.uim)
+                    if byUIM != 0 { return byUIM < 0 }
+                    return a.event != b.event ? a.event < b.event : codePointOrder(a.role, b.role) < 0
+                }
+        }
         let started = DispatchTime.now()
         try database.read { db in
-            let insertEvent = try db.prepare("INSERT INTO events(hash_id, declares_error, type, event_time, event_time_text, time_zone_offset, record_time, action, biz_step, disposition, read_point, biz_location, origin, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            let insertUIM = try db.prepare("INSERT INTO uims(uim, event_id, role) VALUES (?, ?, ?)")
-            for batch in batches {
+            let insertEvent = try db.prepare("INSERT INTO events(hash_id, declares_error, type, event_time, event_time_text, time_zone_offset, record_time, action, biz_step, disposition, read_point, biz_location, origin, raw, parent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            let insertPosting = try db.prepare("INSERT INTO postings(run, uim, event_id, role) VALUES (?, ?, ?, ?)")
+            let insertRun = try db.prepare("INSERT INTO posting_runs(run, postings, level) VALUES (?, ?, 0)")
+            for (number, batch) in batches.enumerated() {
                 try db.execute("BEGIN IMMEDIATE")
+                var ids: [Int64] = []
+                ids.reserveCapacity(batch.count)
                 for row in batch {
                     insertEvent.reset()
                     try insertEvent.bind(row.values)
                     try insertEvent.run()
-                    let id = db.lastInsertRowID
-                    for (uim, role) in row.uims {
-                        insertUIM.reset()
-                        try insertUIM.bind([.text(uim), .integer(id), .text(role)])
-                        try insertUIM.run()
-                    }
+                    ids.append(db.lastInsertRowID)
                 }
+                let run = Int64(number + 1)
+                for posting in postings[number] {
+                    insertPosting.reset()
+                    try insertPosting.bind([.integer(run), .text(posting.uim), .integer(ids[posting.event]), .text(posting.role)])
+                    try insertPosting.run()
+                }
+                insertRun.reset()
+                try insertRun.bind([.integer(run), .integer(Int64(postings[number].count))]).run()
                 try db.execute("COMMIT")
             }
         }
@@ -91,7 +107,7 @@ public enum CaptureBenchmark {
             values = [.text(event.hashID), .integer(event.declaresError ? 1 : 0), .text(event.type.rawValue),
                       .integer(event.eventTime.epochMilliseconds), .text(event.eventTime.canonicalUTC), .text(event.eventTimeZoneOffset),
                       .integer(0), text(event.action), text(event.bizStep), text(event.disposition), text(event.readPoint),
-                      text(event.bizLocation), .text("urn:fctc:party:KZ"), .blob(event.raw)]
+                      text(event.bizLocation), .text("urn:fctc:party:KZ"), .blob(event.raw), text(event.parentID)]
             uims = event.uims.map { ($0.uim, $0.role.rawValue) }
         }
     }

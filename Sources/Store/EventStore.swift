@@ -157,7 +157,7 @@ public final class EventStore: Sendable {
         return try lookup.step() ? lookup.int64(0) : nil
     }
 
-    /// Inserts events and their UIM index rows inside the caller's transaction. An event whose
+    /// Inserts events and their UIM index postings (one new run, `PostingIndex`) inside the caller's transaction. An event whose
     /// (hash ID, error declaration) is stored already is counted as a duplicate and left as it
     /// is. `contextIDs[i]` (or `contextID` for all) names each event's `@context`.
     static func insert(_ db: Database, events: [EPCISEvent], contextIDs: [Int64?]?, contextID: Int64?, origin originURN: String,
@@ -165,10 +165,11 @@ public final class EventStore: Sendable {
         var result = CaptureResult()
         let insertEvent = try db.cached("""
             INSERT INTO events(hash_id, declares_error, type, event_time, event_time_text, time_zone_offset, record_time,
-                action, biz_step, disposition, read_point, biz_location, origin, context_id, raw, retention_deadline)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(hash_id, declares_error) DO NOTHING
+                action, biz_step, disposition, read_point, biz_location, origin, context_id, raw, retention_deadline, parent)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(hash_id, declares_error) DO NOTHING
             """)
-        let insertUIM = try db.cached("INSERT OR IGNORE INTO uims(uim, event_id, role) VALUES (?, ?, ?)")
+        var postings: [PostingIndex.Posting] = []
+        postings.reserveCapacity(events.reduce(0) { $0 + $1.uims.count })
         for (index, event) in events.enumerated() {
             insertEvent.reset()
             try insertEvent.bind(.text(event.hashID), at: 1)
@@ -188,6 +189,7 @@ public final class EventStore: Sendable {
             try insertEvent.bind(context.map(SQLValue.integer) ?? .null, at: 14)
             try event.raw.withUnsafeBytes { buffer throws in try insertEvent.bindBlob(buffer, at: 15) }
             try insertEvent.bind(retentionDeadline.map(SQLValue.integer) ?? .null, at: 16)
+            try insertEvent.bind(event.parentID, at: 17)
             try insertEvent.run()
             guard db.changes == 1 else {
                 result.duplicates += 1
@@ -198,13 +200,11 @@ public final class EventStore: Sendable {
             result.captured += 1
             result.capturedIDs.append(event.hashID)
             for reference in event.uims {
-                insertUIM.reset()
-                try insertUIM.bind(.text(reference.uim), at: 1)
-                try insertUIM.bind(.integer(rowID), at: 2)
-                try insertUIM.bind(.text(reference.role.rawValue), at: 3)
-                try insertUIM.run()
+                postings.append(PostingIndex.Posting(uim: reference.uim, eventID: rowID, role: reference.role.rawValue))
             }
         }
+        // The new events' postings go into the UIM index as one sorted run.
+        try PostingIndex.append(db, postings)
         return result
     }
 
@@ -291,8 +291,13 @@ public final class EventStore: Sendable {
                 levels.append(Trace.Level(uim: parent, depth: depth, parent: nil))
                 current = parent
             }
-            // Down: contents, breadth first.
-            let children = try db.prepare("SELECT DISTINCT child FROM aggregation_links WHERE parent = ? AND action = 'ADD'")
+            // Down: contents, breadth first. The index has no by-event access (PostingIndex),
+            // so each packing event's children are read from its raw bytes.
+            let packings = try db.prepare("""
+                SELECT e.raw FROM uims p JOIN events e ON e.id = p.event_id
+                WHERE p.uim = ? AND p.role = 'parent' AND e.type IN ('AggregationEvent', 'AssociationEvent') AND e.action = 'ADD'
+                ORDER BY e.id
+                """)
             var frontier = [uim]
             depth = 0
             var truncated = false
@@ -300,14 +305,17 @@ public final class EventStore: Sendable {
                 depth += 1
                 var next: [String] = []
                 for parent in frontier {
-                    try children.bind(.text(parent), at: 1)
-                    while try children.step() {
-                        guard let child = children.text(0), seen.insert(child).inserted else { continue }
-                        if levels.count >= maxUIMs { truncated = true; break }
-                        levels.append(Trace.Level(uim: child, depth: depth, parent: parent))
-                        next.append(child)
+                    try packings.bind(.text(parent), at: 1)
+                    while try packings.step(), !truncated {
+                        let contents = PostingIndex.references(ofRaw: packings.blob(0))
+                            .filter { $0.role == .child || $0.role == .quantityClass }.map(\.uim).sorted { codePointOrder($0, $1) < 0 }
+                        for child in contents where seen.insert(child).inserted {
+                            if levels.count >= maxUIMs { truncated = true; break }
+                            levels.append(Trace.Level(uim: child, depth: depth, parent: parent))
+                            next.append(child)
+                        }
                     }
-                    children.reset()
+                    packings.reset()
                     if truncated { break }
                 }
                 frontier = next

@@ -77,5 +77,36 @@ public enum Schema {
         Migration("0005-mailbox", MailboxStore.schemaSQL),
         Migration("0006-directory", DirectoryStore.schemaSQL),
         Migration("0007-enquiries", EnquiryStore.schemaSQL),
+        // The UIM index as sorted runs (see PostingIndex): existing postings become run 1,
+        // each event's parent is kept on its row, and `uims` / `aggregation_links` become
+        // views with the columns they had, so queries read as before.
+        Migration("0008-posting-runs", """
+        CREATE TABLE posting_runs (
+            run INTEGER PRIMARY KEY,
+            postings INTEGER NOT NULL,
+            level INTEGER NOT NULL
+        );
+        CREATE TABLE postings (
+            run INTEGER NOT NULL,
+            uim TEXT NOT NULL,
+            event_id INTEGER NOT NULL,
+            role TEXT NOT NULL,
+            PRIMARY KEY (run, uim, event_id, role)
+        ) WITHOUT ROWID;
+        ALTER TABLE events ADD COLUMN parent TEXT;
+        UPDATE events SET parent = (SELECT u.uim FROM uims u WHERE u.event_id = events.id AND u.role = 'parent' LIMIT 1);
+        INSERT INTO postings(run, uim, event_id, role) SELECT 1, uim, event_id, role FROM uims ORDER BY uim, event_id, role;
+        INSERT INTO posting_runs(run, postings, level) SELECT 1, count(*), 0 FROM postings WHERE run = 1 GROUP BY run;
+        DROP VIEW aggregation_links;
+        DROP TABLE uims;
+        CREATE VIEW uims (uim, event_id, role) AS
+            SELECT p.uim, p.event_id, p.role FROM posting_runs r CROSS JOIN postings p ON p.run = r.run;
+        CREATE VIEW aggregation_links (parent, child, event_id, action) AS
+            SELECT e.parent, c.uim, c.event_id, e.action
+            FROM uims c JOIN events e ON e.id = c.event_id
+            WHERE c.role IN ('child', 'class') AND e.parent IS NOT NULL
+              AND e.type IN ('AggregationEvent', 'AssociationEvent')
+              AND e.action IN ('ADD', 'DELETE');
+        """),
     ])
 }

@@ -649,13 +649,14 @@ public struct SyncStore: Sendable {
         while true {
             let batch: [PurgeBatch] = try database.write { db in
                 let rows = try db.prepare("""
-                    SELECT id, origin, retention_deadline FROM events
+                    SELECT id, origin, retention_deadline, raw FROM events
                     WHERE retention_deadline IS NOT NULL AND retention_deadline <= ? ORDER BY retention_deadline LIMIT ?
-                    """).bind([.integer(nowMillis), .integer(Int64(batchSize))]).rows { s in (s.int64(0), s.text(1) ?? "", s.int64(2)) }
+                    """).bind([.integer(nowMillis), .integer(Int64(batchSize))]).rows { s in (s.int64(0), s.text(1) ?? "", s.int64(2), s.blob(3)) }
                 guard !rows.isEmpty else { return [] }
                 let delete = try db.cached("DELETE FROM events WHERE id = ?")
                 var byOrigin: [String: (Int, Int64)] = [:]
-                for (id, origin, deadline) in rows {
+                for (id, origin, deadline, raw) in rows {
+                    try PostingIndex.remove(db, eventID: id, raw: raw)
                     delete.reset()
                     try delete.bind([.integer(id)]).run()
                     let entry = byOrigin[origin] ?? (0, 0)

@@ -516,12 +516,13 @@ func pythonTupleOrder(_ a: HashItem, _ b: HashItem) -> Int {
 }
 
 /// Code point order of two strings as −1, 0 or 1 (Python's `str` order; bytes, not
-/// Swift's canonical equivalence).
+/// Swift's canonical equivalence). It is also SQLite's BINARY collation of UTF-8 text, which
+/// the store relies on to write index runs in key order.
 ///
 /// Compares the contiguous UTF-8 storage directly: the generic
 /// `utf8.lexicographicallyPrecedes` went through the String views' iterators and was the
 /// largest single cost of capture (perf: 20–25% of CPU, from the member sorts of every object).
-@inline(__always) func codePointOrder(_ a: String, _ b: String) -> Int {
+@inline(__always) public func codePointOrder(_ a: String, _ b: String) -> Int {
     var a = a
     var b = b
     return a.withUTF8 { x in

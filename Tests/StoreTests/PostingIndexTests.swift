@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+import Generator
+import Model
+@testable import Store
+
+/// The UIM index as sorted runs (migration 0008, `PostingIndex`): merges keep every posting
+/// exactly once, lookups through the `uims` view see all runs, stores made before 0008 keep
+/// their index, and a trace reads the same after merges as before.
+@Suite struct PostingIndexTests {
+    /// Every posting the events of `store` should have, as "uim|event|role" lines.
+    func expectedPostings(_ store: EventStore) throws -> [String] {
+        try store.database.read { db in
+            try db.prepare("SELECT id, raw FROM events ORDER BY id").rows { s in (s.int64(0), s.blob(1)) }
+        }.flatMap { id, raw in PostingIndex.references(ofRaw: raw).map { "\($0.uim)|\(id)|\($0.role.rawValue)" } }.sorted()
+    }
+
+    func storedPostings(_ store: EventStore) throws -> [String] {
+        try store.database.read { db in
+            try db.prepare("SELECT uim, event_id, role FROM uims").rows { s in "\(s.text(0) ?? "")|\(s.int64(1))|\(s.text(2) ?? "")" }
+        }.sorted()
+    }
+
+    func runs(_ store: EventStore) throws -> [(run: Int64, postings: Int64, level: Int64, stored: Int64)] {
+        try store.database.read { db in
+            try db.prepare("""
+                SELECT r.run, r.postings, r.level, (SELECT count(*) FROM postings p WHERE p.run = r.run) FROM posting_runs r ORDER BY r.run
+                """).rows { s in (s.int64(0), s.int64(1), s.int64(2), s.int64(3)) }
+        }
+    }
+
+    @Test func levelsGrowByTheFanout() {
+        #expect(PostingIndex.level(ofRunWith: 0) == 0)
+        #expect(PostingIndex.level(ofRunWith: PostingIndex.baseRun - 1) == 0)
+        #expect(PostingIndex.level(ofRunWith: PostingIndex.baseRun) == 1)
+        #expect(PostingIndex.level(ofRunWith: PostingIndex.baseRun * PostingIndex.fanout - 1) == 1)
+        #expect(PostingIndex.level(ofRunWith: PostingIndex.baseRun * PostingIndex.fanout) == 2)
+    }
+
+    @Test func documentsBecomeRunsThatMergeWithoutLosingAPosting() throws {
+        let directory = try TemporaryDirectory()
+        let store = try EventStore(path: directory.path("db.sqlite"))
+        let generator = try SupplyChainGenerator(SupplyChainConfiguration.configuration(approximateEvents: 1500, seed: 3))
+        var documents = 0
+        try generator.forEachDocument(eventsPerDocument: 100) { bytes in
+            let document = try EPCISDocumentParser.parse(bytes, name: "doc")
+            _ = try store.capture(document, origin: Fixtures.kazakhstan, actor: "t", source: "s", documentDigest: "d")
+            documents += 1
+            // After every capture: each posting stored once, in a live run, with its run's count.
+            let live = try runs(store)
+            #expect(live.allSatisfy { $0.postings == $0.stored && $0.level == Int64(PostingIndex.level(ofRunWith: Int($0.postings))) })
+            #expect(Dictionary(grouping: live, by: \.level).values.allSatisfy { $0.count < PostingIndex.fanout })
+            let orphans = try store.database.read { db in
+                try db.prepare("SELECT count(*) FROM postings WHERE run NOT IN (SELECT run FROM posting_runs)").rows { $0.int64(0) }
+            }
+            #expect(orphans == [0])
+        }
+        #expect(documents >= 12)
+        #expect(try runs(store).count < documents, "runs were merged")
+        #expect(try storedPostings(store) == expectedPostings(store))
+    }
+
+    @Test func aTraceReadsTheSameWhicheverRunsHoldItsPostings() throws {
+        let pack1 = "https://id.gs1.org/01/04870001000011/21/PACK1"
+        let pack2 = "https://id.gs1.org/01/04870001000011/21/PACK2"
+        let carton = "https://id.gs1.org/01/14870001000018/21/CARTON1"
+        let pallet = "https://id.gs1.org/00/048700010000000011"
+        let directory = try TemporaryDirectory()
+        let store = try EventStore(path: directory.path("db.sqlite"))
+        // One event per document: each is its own run until merges.
+        let events = [
+            Fixtures.object([pack1, pack2], time: "2024-01-01T10:00:00Z"),
+            Fixtures.aggregation(parent: carton, children: [pack2, pack1], time: "2024-01-02T10:00:00Z"),
+            Fixtures.aggregation(parent: pallet, children: [carton], time: "2024-01-03T10:00:00Z"),
+            Fixtures.object([pallet], step: "shipping", time: "2024-01-04T10:00:00Z", action: "OBSERVE"),
+            Fixtures.aggregation(parent: carton, children: [pack2], time: "2024-01-05T10:00:00Z", action: "DELETE"),
+        ]
+        var traces: [String] = []
+        func describe(_ trace: Trace) -> String {
+            trace.levels.map { "\($0.uim)@\($0.depth)<\($0.parent ?? "-")" }.joined(separator: " ") + " / "
+                + trace.events.map { "\($0.rowID)" }.joined(separator: ",")
+        }
+        for event in events {
+            _ = try store.capture(Fixtures.document([event]), origin: Fixtures.kazakhstan, actor: "t", source: "s", documentDigest: "d")
+        }
+        #expect(try runs(store).count == 2, "four one-event runs merged into one, then the fifth")
+        traces.append(describe(try store.trace(uim: pallet)))
+        traces.append(describe(try store.trace(uim: pack1)))
+        // Down from the pallet: the carton, then its packs in key order (the DELETE unpacks nothing
+        // here: only ADD links count); up from a pack: carton, pallet. Events of every level.
+        #expect(traces[0] == "\(pallet)@0<- \(carton)@1<\(pallet) \(pack1)@2<\(carton) \(pack2)@2<\(carton) / 1,2,3,4,5")
+        #expect(traces[1] == "\(pack1)@0<- \(carton)@-1<- \(pallet)@-2<- / 1,2,3,4,5")
+        // All in one run (as a store migrated from 0007 starts): the same answers.
+        try store.database.write { db in try PostingIndex.merge(db, runs: try db.prepare("SELECT run FROM posting_runs").rows { $0.int64(0) }) }
+        #expect(try runs(store).count == 1)
+        #expect(describe(try store.trace(uim: pallet)) == traces[0])
+        #expect(describe(try store.trace(uim: pack1)) == traces[1])
+        #expect(try storedPostings(store) == expectedPostings(store))
+    }
+
+    @Test func aStoreFromBeforeTheRunsKeepsItsIndex() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("db.sqlite")
+        let carton = "https://id.gs1.org/01/14870001000018/21/CARTON1"
+        let pack = "https://id.gs1.org/01/04870001000011/21/PACK1"
+        // A store as 0001–0007 left it, with one packing event in the old `uims` table.
+        let database = try SerialDatabase(path: path)
+        let before = Migrator(Array(Schema.migrator.migrations.prefix { $0.name != "0008-posting-runs" }))
+        try before.migrate(database)
+        let document = Fixtures.document([Fixtures.aggregation(parent: carton, children: [pack], time: "2024-01-02T10:00:00Z")])
+        let event = document.events[0]
+        try database.write { db in
+            try db.prepare("""
+                INSERT INTO events(hash_id, type, event_time, event_time_text, time_zone_offset, record_time, action, origin, raw)
+                VALUES (?, 'AggregationEvent', 0, '2024-01-02T10:00:00.000Z', '+00:00', 0, 'ADD', 'urn:fctc:party:KZ', ?)
+                """).bind([.text(event.hashID), .blob(event.raw)]).run()
+            for reference in event.uims {
+                try db.prepare("INSERT INTO uims(uim, event_id, role) VALUES (?, 1, ?)").bind([.text(reference.uim), .text(reference.role.rawValue)]).run()
+            }
+        }
+        let store = try EventStore(path: path)
+        #expect(try Schema.migrator.appliedNames(store.database).last == "0008-posting-runs")
+        #expect(try storedPostings(store) == ["\(pack)|1|child", "\(carton)|1|parent"])
+        #expect(try runs(store).map(\.postings) == [2])
+        let links = try store.database.read { db in
+            try db.prepare("SELECT parent, child, action FROM aggregation_links").rows { "\($0.text(0) ?? "")>\($0.text(1) ?? "") \($0.text(2) ?? "")" }
+        }
+        #expect(links == ["\(carton)>\(pack) ADD"])
+        #expect(try store.trace(uim: pack).levels.map(\.uim) == [pack, carton])
+        #expect(try store.trace(uim: carton).levels.map(\.uim) == [carton, pack])
+        // New captures add runs beside the migrated one.
+        _ = try store.capture(Fixtures.document([Fixtures.object([pack], step: "shipping", time: "2024-01-03T10:00:00Z", action: "OBSERVE")]),
+                              origin: Fixtures.kazakhstan, actor: "t", source: "s", documentDigest: "d")
+        #expect(try runs(store).count == 2)
+        #expect(try store.trace(uim: pack).events.count == 2)
+    }
+}
