@@ -1,3 +1,4 @@
+import Foundation
 import Model
 
 /// The UIM index as sorted runs (migration 0008): a log-structured merge of postings.
@@ -62,16 +63,12 @@ public enum PostingIndex {
     /// caller's write transaction.
     static func append(_ db: Database, _ postings: [Posting]) throws {
         guard !postings.isEmpty else { return }
-        let sorted = postings.sorted { a, b in
-            let byUIM = codePointOrder(a.uim, b.uim)
-            if byUIM != 0 { return byUIM < 0 }
-            if a.eventID != b.eventID { return a.eventID < b.eventID }
-            return codePointOrder(a.role, b.role) < 0
-        }
+        let order = keyOrder(postings)
         let run = try nextRun(db)
         let insert = try db.cached("INSERT OR IGNORE INTO postings(run, uim, event_id, role) VALUES (?, ?, ?, ?)")
         var stored = 0
-        for posting in sorted {
+        for index in order {
+            let posting = postings[index]
             insert.reset()
             try insert.bind(.integer(run), at: 1)
             try insert.bind(.text(posting.uim), at: 2)
@@ -83,6 +80,44 @@ public enum PostingIndex {
         try db.cached("INSERT INTO posting_runs(run, postings, level) VALUES (?, ?, ?)")
             .bind([.integer(run), .integer(Int64(stored)), .integer(Int64(level(ofRunWith: stored)))]).run()
         try maintain(db)
+    }
+
+    /// The indices of `postings` in key order (uim, event_id, role), as SQLite's BINARY
+    /// collation orders them. The sort runs on the writer's path, so it sorts plain
+    /// (offset, length, event, role) records over one byte buffer with `memcmp` rather than
+    /// the postings themselves (sorting those, with their reference-counted strings, was
+    /// 11% of all capture CPU).
+    static func keyOrder(_ postings: [Posting]) -> [Int] {
+        struct Key {
+            let start: Int
+            let count: Int
+            let event: Int64
+            let role: Int
+            let index: Int
+        }
+        let roles = Set(postings.map(\.role)).sorted { codePointOrder($0, $1) < 0 }
+        let roleRank = Dictionary(uniqueKeysWithValues: roles.enumerated().map { ($1, $0) })
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(postings.reduce(0) { $0 + $1.uim.utf8.count })
+        var keys: [Key] = []
+        keys.reserveCapacity(postings.count)
+        for (index, posting) in postings.enumerated() {
+            let start = bytes.count
+            bytes.append(contentsOf: posting.uim.utf8)
+            keys.append(Key(start: start, count: bytes.count - start, event: posting.eventID, role: roleRank[posting.role]!, index: index))
+        }
+        bytes.append(0)  // never empty, so the buffer has an address
+        bytes.withUnsafeBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            keys.sort { a, b in
+                let c = memcmp(base + a.start, base + b.start, min(a.count, b.count))
+                if c != 0 { return c < 0 }
+                if a.count != b.count { return a.count < b.count }
+                if a.event != b.event { return a.event < b.event }
+                return a.role < b.role
+            }
+        }
+        return keys.map(\.index)
     }
 
     /// The number for a new run: above every run that exists (so its rows append).

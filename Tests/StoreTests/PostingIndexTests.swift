@@ -37,6 +37,30 @@ import Model
         #expect(PostingIndex.level(ofRunWith: PostingIndex.baseRun * PostingIndex.fanout) == 2)
     }
 
+    @Test func postingsAreWrittenInSQLiteKeyOrder() throws {
+        // Shared prefixes, a key that is a prefix of another, non-ASCII (byte order is not
+        // Swift's String order), one UIM in several events and roles.
+        let uims = ["https://id.gs1.org/01/1/21/B", "https://id.gs1.org/01/1/21/A", "https://id.gs1.org/01/1/21/AB", "urn:x:é", "urn:x:e\u{301}",
+                    "urn:x:z", "https://id.gs1.org/01/1/21/A"]
+        var postings: [PostingIndex.Posting] = []
+        for (i, uim) in uims.enumerated() {
+            for role in ["parent", "child", "epc"] where (i + role.count) % 2 == 0 || role == "epc" {
+                postings.append(PostingIndex.Posting(uim: uim, eventID: Int64(10 - i), role: role))
+            }
+        }
+        let directory = try TemporaryDirectory()
+        let database = try SerialDatabase(path: directory.path("db.sqlite"))
+        let sqliteOrder = try database.read { db in
+            try db.execute("CREATE TEMP TABLE p (uim TEXT, event_id INTEGER, role TEXT, i INTEGER)")
+            for (i, p) in postings.enumerated() {
+                try db.prepare("INSERT INTO p VALUES (?, ?, ?, ?)").bind([.text(p.uim), .integer(p.eventID), .text(p.role), .integer(Int64(i))]).run()
+            }
+            return try db.prepare("SELECT i FROM p ORDER BY uim, event_id, role").rows { Int($0.int64(0)) }
+        }
+        #expect(PostingIndex.keyOrder(postings) == sqliteOrder)
+        #expect(Set(sqliteOrder).count == postings.count)
+    }
+
     @Test func documentsBecomeRunsThatMergeWithoutLosingAPosting() throws {
         let directory = try TemporaryDirectory()
         let store = try EventStore(path: directory.path("db.sqlite"))
