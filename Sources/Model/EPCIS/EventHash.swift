@@ -180,14 +180,27 @@ struct HashOrder {
     /// The field name.
     let name: String
     /// The order of its sub-fields, for structured fields.
-    let subOrder: [HashOrder]?
+    let subOrder: Level?
     /// A typed list whose (type, value) pairs never match by name: the reference leaves
     /// them to the "other fields" part, where they are sorted as strings.
     let isTypedList: Bool
 
     static func field(_ name: String, _ subOrder: [HashOrder]? = nil) -> HashOrder {
-        HashOrder(name: name, subOrder: subOrder, isTypedList: false)
+        HashOrder(name: name, subOrder: subOrder.map(Level.init), isTypedList: false)
     }
+
+    /// The fields of one level, in order, with each name's position (names are distinct).
+    struct Level {
+        let fields: [HashOrder]
+        let index: [String: Int]
+
+        init(_ fields: [HashOrder]) {
+            self.fields = fields
+            index = Dictionary(uniqueKeysWithValues: fields.enumerated().map { ($1.name, $0) })
+        }
+    }
+
+    static let eventLevel = Level(event)
 
     static func typedList(_ name: String) -> HashOrder {
         HashOrder(name: name, subOrder: nil, isTypedList: true)
@@ -221,32 +234,52 @@ struct HashOrder {
 /// Remembers `DigitalLinkNormalizer.normalize` results within one document: the same
 /// identifier is normalised for the UIM index and again for the pre-hash, and read points,
 /// locations and classes repeat across events. The function is pure, so a remembered
-/// answer is the answer. Bounded: emptied when it reaches `limit` entries.
+/// answer is the answer.
+///
+/// A direct-mapped cache: each identifier has one slot, chosen by a word-at-a-time hash of
+/// its UTF-8 bytes, and a newer identifier for the same slot replaces the older. A slot
+/// answers only for the same bytes (compared in full): Swift's `String` equality is
+/// canonical equivalence ("é" equals "e\u{301}"), but the normaliser, like the Python
+/// reference, sees different code points. (It was a `Dictionary`; its SipHash seeding,
+/// hashing and probing were ~7% of capture CPU.)
 final class NormalizeMemo {
-    /// A string compared and hashed by its UTF-8 bytes. Swift's `String` equality is
-    /// canonical equivalence ("é" equals "e\u{301}"); the normaliser, like the Python
-    /// reference, sees different code points, so the memo must not merge them.
-    struct Key: Hashable {
-        let text: String
-
-        static func == (a: Key, b: Key) -> Bool { codePointOrder(a.text, b.text) == 0 }
-
-        func hash(into hasher: inout Hasher) {
-            var text = text
-            text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
-        }
+    private struct Entry {
+        let identifier: String
+        let answer: String?
     }
 
-    private var answers: [Key: String?] = [:]
-    static let limit = 65_536
+    static let slots = 4096
+    private var entries = [Entry?](repeating: nil, count: NormalizeMemo.slots)
 
     func normalize(_ identifier: String) -> String? {
-        let key = Key(text: identifier)
-        if let known = answers[key] { return known }
+        var bytes = identifier
+        let slot = bytes.withUTF8 { Int(truncatingIfNeeded: Self.hash($0)) & (Self.slots - 1) }
+        if let entry = entries[slot], codePointOrder(entry.identifier, identifier) == 0 { return entry.answer }
         let answer = DigitalLinkNormalizer.normalize(identifier)
-        if answers.count >= Self.limit { answers.removeAll(keepingCapacity: true) }
-        answers[key] = answer
+        entries[slot] = Entry(identifier: identifier, answer: answer)
         return answer
+    }
+
+    /// A 64-bit mix of the bytes, eight at a time (not for anything but choosing a slot).
+    @inline(__always) static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count)
+        guard let base = bytes.baseAddress else { return h }
+        var i = 0
+        while i + 8 <= bytes.count {
+            let word = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+            h = (h ^ word) &* 0xFF51_AFD7_ED55_8CCD
+            h ^= h >> 32
+            i += 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < bytes.count {
+            tail |= UInt64(base[i]) << shift
+            shift += 8
+            i += 1
+        }
+        h = (h ^ tail) &* 0xC4CE_B9FE_1A85_EC53
+        return h ^ (h >> 29)
     }
 }
 
@@ -270,7 +303,7 @@ public struct PrehashBuilder {
     public func prehash(of event: JSONObject) -> String {
         let root = correctStructure(node(fromObject: event))
         var out = "eventType=" + root.name
-        out += ordered(&root.children, HashOrder.event)
+        out += ordered(&root.children, HashOrder.eventLevel)
         let ignored: Set<String> = ["recordTime", "eventID", "type", "errorDeclaration"]
         let rest = root.children.filter { item in
             guard let n = item.node else { return true }
@@ -332,8 +365,32 @@ public struct PrehashBuilder {
         }
         // The reference sorts members as Python tuples unless the object holds a
         // bizTransaction, source or destination member; pair selection below depends on it.
-        if !keepsSourceOrder { children.sort { pythonTupleLess($0, $1) } }
+        if !keepsSourceOrder { sortAsPythonTuples(&children) }
         return HashNode(name, text, children)
+    }
+
+    /// Sorts new nodes (no pairs yet) as `children.sort { pythonTupleOrder($0, $1) < 0 }` would (stably).
+    /// Each node is first keyed by the first 8 bytes of its name, big-endian and zero-padded:
+    /// when two keys differ they order the names as bytes do, so only nodes whose names
+    /// share those 8 bytes are compared in full (member sorts were 7% of capture CPU).
+    func sortAsPythonTuples(_ items: inout [HashItem]) {
+        guard items.count > 1 else { return }
+        var keys: [(prefix: UInt64, index: Int)] = []
+        keys.reserveCapacity(items.count)
+        for (index, item) in items.enumerated() {
+            var prefix: UInt64 = 0
+            if case .node(let node) = item {
+                var name = node.name
+                name.withUTF8 { bytes in
+                    for i in 0..<8 { prefix = prefix << 8 | UInt64(i < bytes.count ? bytes[i] : 0) }
+                }
+            }
+            keys.append((prefix, index))
+        }
+        keys.sort { a, b in
+            a.prefix != b.prefix ? a.prefix < b.prefix : pythonTupleOrder(items[a.index], items[b.index]) < 0
+        }
+        items = keys.map { items[$0.index] }
     }
 
     // MARK: - XML/JSON structure correction (`deep_structure_correction`)
@@ -401,26 +458,40 @@ public struct PrehashBuilder {
     // MARK: - Pre-hash string
 
     /// `_recurse_through_children_in_order`: consumes matched leaf children from `list`.
-    func ordered(_ list: inout [HashItem], _ order: [HashOrder]) -> String {
+    ///
+    /// One pass over `list` finds each child's field in `order` (the reference scans the list
+    /// once per field: the same children in the same order, since field names are distinct);
+    /// matched leaves are removed at the end, which is what removing them field by field did.
+    func ordered(_ list: inout [HashItem], _ order: HashOrder.Level) -> String {
         var prehash = ""
         let extensions = gatherUserExtensions(&list)
-        for entry in order where !entry.isTypedList {
-            let fieldName = entry.name
-            let subOrder = entry.subOrder
+        var field = [Int](repeating: -1, count: list.count)
+        var matched = 0
+        for (i, item) in list.enumerated() {
+            if let child = item.node, let index = order.index[child.name] {
+                field[i] = index
+                matched += 1
+            }
+        }
+        if matched > 0 {
+            var consumed = [Bool](repeating: false, count: list.count)
             var values: [String] = []
-            var consumed: [ObjectIdentifier] = []
-            for item in list {
-                guard let child = item.node, child.name == fieldName else { continue }
-                let text = childPrehash(child, subOrder)
-                if !text.isEmpty { values.append(text) }
-                if child.children.isEmpty { consumed.append(ObjectIdentifier(child)) }
+            for (index, entry) in order.fields.enumerated() where !entry.isTypedList {
+                values.removeAll(keepingCapacity: true)
+                for i in list.indices where field[i] == index {
+                    guard let child = list[i].node else { continue }
+                    let text = childPrehash(child, entry.subOrder)
+                    if !text.isEmpty { values.append(text) }
+                    if child.children.isEmpty { consumed[i] = true }
+                }
+                guard !values.isEmpty else { continue }
+                values.sort(by: codePointLess)
+                prehash += values.joined()
             }
-            if !consumed.isEmpty {
-                list.removeAll { item in item.node.map { consumed.contains(ObjectIdentifier($0)) } ?? false }
+            if consumed.contains(true) {
+                var i = 0
+                list.removeAll { _ in defer { i += 1 }; return consumed[i] }
             }
-            guard !values.isEmpty else { continue }
-            values.sort(by: codePointLess)
-            prehash += values.joined()
         }
         if !extensions.isEmpty { prehash += generic(extensions) }
         return prehash
@@ -443,7 +514,7 @@ public struct PrehashBuilder {
     }
 
     /// `_child_to_pre_hash_string`.
-    func childPrehash(_ child: HashNode, _ subOrder: [HashOrder]?) -> String {
+    func childPrehash(_ child: HashNode, _ subOrder: HashOrder.Level?) -> String {
         var grandchildren = ""
         if let subOrder { grandchildren = ordered(&child.children, subOrder) }
         var text = ""
@@ -495,13 +566,8 @@ public struct PrehashBuilder {
 }
 
 /// Python's ordering of `(name, text, children)` tuples, which the reference relies on
-/// when it sorts object members.
-func pythonTupleLess(_ a: HashItem, _ b: HashItem) -> Bool {
-    pythonTupleOrder(a, b) < 0
-}
-
-/// Three-way form of `pythonTupleLess` (negative, zero, positive), so each string is
-/// compared once rather than for inequality and then for order.
+/// when it sorts object members, as negative, zero or positive (each string is compared
+/// once rather than for inequality and then for order).
 func pythonTupleOrder(_ a: HashItem, _ b: HashItem) -> Int {
     guard let x = a.node, let y = b.node else { return 0 }
     let byName = codePointOrder(x.name, y.name)
