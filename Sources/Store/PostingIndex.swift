@@ -22,9 +22,12 @@ import Model
 ///   into the run; deletes do not lower it, it only guides merging).
 /// - **Merges.** In the same transaction, `maintain` merges runs of one level when there are
 ///   `fanout` of them (size-tiered): the merged run is written once, sorted, under a new
-///   number, and the old runs are deleted (contiguous key ranges). A run's level is
-///   `⌊log_fanout(postings / baseRun)⌋` (0 below `baseRun`), so at most `fanout − 1` runs per
-///   level remain and a posting is rewritten about `log_fanout(total / baseRun)` times.
+///   number, and the old runs are deleted (contiguous key ranges). A run's level is 0 below
+///   `baseRun` postings and one more per factor `fanout` above it, so at most `fanout − 1`
+///   runs per level remain and a posting is rewritten about `log_fanout(total / baseRun)`
+///   times. Runs at `topLevel` (about 1M postings and more) are not merged again, so no
+///   write waits for more than one merge of at most ~4M postings (seconds); above that the
+///   runs add up, one index seek per run and lookup (about 60 runs at 10M generated events).
 /// - **Reads.** The view `uims(uim, event_id, role)` is `posting_runs CROSS JOIN postings`:
 ///   a lookup by UIM is one index seek per live run (tens at most) and needs no other
 ///   change to the queries. Readers see runs and postings of one snapshot (WAL).
@@ -127,11 +130,17 @@ public enum PostingIndex {
         return try s.step() ? s.int64(0) : 1
     }
 
-    /// Merges runs while some level holds `fanout` of them (lowest level first).
-    static func maintain(_ db: Database) throws {
+    /// Runs at this level or above are not merged again: a merge runs inside a write and
+    /// holds the one writer, and merging four level-4 runs (≤ 4M postings) already takes
+    /// seconds. Above it, runs accumulate (one per ~1–4M postings, one more seek each).
+    static let topLevel = 5
+
+    /// Merges runs while some level below `topLevel` holds `fanout` of them (lowest first).
+    static func maintain(_ db: Database, topLevel: Int = PostingIndex.topLevel) throws {
         while true {
-            let full = try db.cached("SELECT level FROM posting_runs GROUP BY level HAVING count(*) >= ? ORDER BY level LIMIT 1")
-            try full.bind(.integer(Int64(fanout)), at: 1)
+            let full = try db.cached("SELECT level FROM posting_runs WHERE level < ? GROUP BY level HAVING count(*) >= ? ORDER BY level LIMIT 1")
+            try full.bind(.integer(Int64(topLevel)), at: 1)
+            try full.bind(.integer(Int64(fanout)), at: 2)
             let level = try full.step() ? full.int64(0) : nil
             full.reset()
             guard let level else { return }

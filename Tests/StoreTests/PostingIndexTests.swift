@@ -37,6 +37,20 @@ import Model
         #expect(PostingIndex.level(ofRunWith: PostingIndex.baseRun * PostingIndex.fanout) == 2)
     }
 
+    @Test func runsAtTheTopLevelAreNotMergedAgain() throws {
+        let directory = try TemporaryDirectory()
+        let store = try EventStore(path: directory.path("db.sqlite"))
+        let top = Int64(PostingIndex.topLevel)
+        try store.database.write { db in
+            for run in 1...Int64(PostingIndex.fanout + 1) {
+                try db.prepare("INSERT INTO posting_runs(run, postings, level) VALUES (?, 5000000, ?)").bind([.integer(run), .integer(top)]).run()
+            }
+            try PostingIndex.maintain(db)
+        }
+        #expect(try runs(store).count == PostingIndex.fanout + 1)
+        #expect(PostingIndex.level(ofRunWith: 4 * 1_048_576) >= PostingIndex.topLevel, "four level-4 runs make a top-level run")
+    }
+
     @Test func postingsAreWrittenInSQLiteKeyOrder() throws {
         // Shared prefixes, a key that is a prefix of another, non-ASCII (byte order is not
         // Swift's String order), one UIM in several events and roles.
