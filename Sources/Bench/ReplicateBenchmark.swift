@@ -158,7 +158,7 @@ public enum ReplicateBenchmark {
         func result(_ scenario: String, since started: DispatchTime, target: String, minimum: Double, workDirectory: URL,
                     progress: (String) -> Void, done: (Int, Double) -> String) throws -> BenchmarkResult {
             let seconds = CaptureBenchmark.seconds(since: started)
-            let received = try receiver.store.counts(localOrigin: ua.urn).receivedEvents
+            let received = try receiver.store.eventCounts(localOrigin: ua.urn).receivedEvents
             guard received > 0 else { throw NodeError(code: "bench.\(scenario)", reason: "no event reached UA") }
             let figure = Double(received) / seconds
             progress(done(received, seconds))

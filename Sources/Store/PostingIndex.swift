@@ -171,10 +171,17 @@ public enum PostingIndex {
         let delete = try db.cached("""
             DELETE FROM postings WHERE run IN (SELECT run FROM posting_runs) AND uim = ? AND event_id = ? AND role = ?
             """)
-        for reference in references(ofRaw: raw) {
+        let references = references(ofRaw: raw)
+        for reference in references {
             delete.reset()
             try delete.bind([.text(reference.uim), .integer(eventID), .text(reference.role.rawValue)])
             try delete.run()
+        }
+        if references.isEmpty {
+            // Bytes that no longer give their references (they did when stored): scan the
+            // index rather than leave postings that a later event with a reused row ID
+            // would inherit.
+            try db.cached("DELETE FROM postings WHERE event_id = ?").bind([.integer(eventID)]).run()
         }
     }
 

@@ -21,6 +21,14 @@ import Model
         #expect(second.captured == 1 && second.duplicates == 1)
         #expect(second.duplicateIDs == [document.events[0].hashID])
         #expect(try store.counts(localOrigin: Fixtures.kazakhstan.urn).events == 3)
+        // The counts /metrics reads (no index scan) agree with the full ones.
+        let full = try store.counts(localOrigin: Fixtures.kazakhstan.urn)
+        let cheap = try store.eventCounts(localOrigin: Fixtures.kazakhstan.urn)
+        let same: Bool = [cheap.events, cheap.localEvents, cheap.receivedEvents, cheap.auditRecords] == [full.events, full.localEvents, full.receivedEvents, full.auditRecords]
+        #expect(same)
+        #expect(full.uims == 2)
+        #expect(cheap.events == 3)
+        #expect(cheap.auditRecords == 2)
     }
 
     @Test func errorDeclarationIsStoredBesideTheEventItCorrects() throws {

@@ -51,6 +51,22 @@ import Model
         #expect(PostingIndex.level(ofRunWith: 4 * 1_048_576) >= PostingIndex.topLevel, "four level-4 runs make a top-level run")
     }
 
+    @Test func removingAnEventRemovesItsPostingsEvenWhenItsBytesNoLongerParse() throws {
+        let directory = try TemporaryDirectory()
+        let store = try EventStore(path: directory.path("db.sqlite"))
+        let pack = "https://id.gs1.org/01/04870001000011/21/PACK1"
+        _ = try store.capture(Fixtures.document([Fixtures.object([pack]), Fixtures.object([pack], step: "shipping", action: "OBSERVE")]),
+                              origin: Fixtures.kazakhstan, actor: "t", source: "s", documentDigest: "d")
+        let raw = try store.events(hashID: try store.capture(Fixtures.document([Fixtures.object([pack], step: "receiving", action: "OBSERVE")]),
+                                                             origin: Fixtures.kazakhstan, actor: "t", source: "s", documentDigest: "d").capturedIDs[0])[0].raw
+        #expect(try storedPostings(store) == ["\(pack)|1|epc", "\(pack)|2|epc", "\(pack)|3|epc"])
+        try store.database.write { db in
+            try PostingIndex.remove(db, eventID: 3, raw: raw)                    // derived from the bytes
+            try PostingIndex.remove(db, eventID: 1, raw: Array("not an event".utf8))  // found by scanning
+        }
+        #expect(try storedPostings(store) == ["\(pack)|2|epc"])
+    }
+
     @Test func postingsAreWrittenInSQLiteKeyOrder() throws {
         // Shared prefixes, a key that is a prefix of another, non-ASCII (byte order is not
         // Swift's String order), one UIM in several events and roles.

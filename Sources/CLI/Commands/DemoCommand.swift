@@ -146,7 +146,7 @@ enum DemoCommand {
         }
         var receivedCounts: [PartyID: Int] = [:]
         for member in [ua, de] {
-            receivedCounts[member] = try nodes[member]!.store.counts(localOrigin: member.urn).receivedEvents
+            receivedCounts[member] = try nodes[member]!.store.eventCounts(localOrigin: member.urn).receivedEvents
             output.line("  \(member.code) now holds \(receivedCounts[member]!) events from KZ")
         }
         output.line("  in \(String(format: "%.1f", replicateSeconds)) s; the hub relayed sealed envelopes it cannot open")

@@ -45,7 +45,7 @@ public final class LocalAPI: Sendable {
             },
             Route(.get, "/metrics") { [metrics] _ throws(APIProblem) in
                 var gauges: [MetricsRegistry.Gauge] = []
-                if let counts = try? node.store.counts(localOrigin: node.configuration.party.urn) {
+                if let counts = try? node.store.eventCounts(localOrigin: node.configuration.party.urn) {
                     gauges = [
                         .init(name: "fedtrace_events_stored", help: "Events in the store (captured here and received).", value: Double(counts.events)),
                         .init(name: "fedtrace_events_local", help: "Events captured at this node.", value: Double(counts.localEvents)),
