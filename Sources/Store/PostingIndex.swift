@@ -55,6 +55,18 @@ public enum PostingIndex {
         return level
     }
 
+    /// SQL for the level of a run of `postings` rows (an SQL expression), capped at
+    /// `topLevel`: `min(level(ofRunWith:), topLevel)`, for migrations that make runs.
+    static func levelSQL(of postings: String) -> String {
+        var cases: [String] = []
+        var size = baseRun
+        for level in 0..<topLevel {
+            cases.append("WHEN \(postings) < \(size) THEN \(level)")
+            size *= fanout
+        }
+        return "CASE \(cases.joined(separator: " ")) ELSE \(topLevel) END"
+    }
+
     /// One posting before it is stored: the canonical UIM, the event's row ID, the role.
     struct Posting {
         let uim: String

@@ -77,8 +77,9 @@ public enum Schema {
         Migration("0005-mailbox", MailboxStore.schemaSQL),
         Migration("0006-directory", DirectoryStore.schemaSQL),
         Migration("0007-enquiries", EnquiryStore.schemaSQL),
-        // The UIM index as sorted runs (see PostingIndex): existing postings become run 1,
-        // each event's parent is kept on its row, and `uims` / `aggregation_links` become
+        // The UIM index as sorted runs (see PostingIndex): existing postings become run 1
+        // at the level its size gives (a large old index is at the top level, so no capture
+        // after the upgrade merges it again), each event's parent is kept on its row, and `uims` / `aggregation_links` become
         // views with the columns they had, so queries read as before.
         Migration("0008-posting-runs", """
         CREATE TABLE posting_runs (
@@ -96,7 +97,8 @@ public enum Schema {
         ALTER TABLE events ADD COLUMN parent TEXT;
         UPDATE events SET parent = (SELECT u.uim FROM uims u WHERE u.event_id = events.id AND u.role = 'parent' LIMIT 1);
         INSERT INTO postings(run, uim, event_id, role) SELECT 1, uim, event_id, role FROM uims ORDER BY uim, event_id, role;
-        INSERT INTO posting_runs(run, postings, level) SELECT 1, count(*), 0 FROM postings WHERE run = 1 GROUP BY run;
+        INSERT INTO posting_runs(run, postings, level)
+            SELECT 1, count(*), \(PostingIndex.levelSQL(of: "count(*)")) FROM postings WHERE run = 1 GROUP BY run;
         DROP VIEW aggregation_links;
         DROP TABLE uims;
         CREATE VIEW uims (uim, event_id, role) AS

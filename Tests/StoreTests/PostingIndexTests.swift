@@ -37,6 +37,20 @@ import Model
         #expect(PostingIndex.level(ofRunWith: PostingIndex.baseRun * PostingIndex.fanout) == 2)
     }
 
+    @Test func theMigrationsLevelExpressionAgreesWithLevel() throws {
+        let directory = try TemporaryDirectory()
+        let database = try SerialDatabase(path: directory.path("db.sqlite"))
+        var sizes = [0, 1, 100_000_000]
+        var size = PostingIndex.baseRun
+        for _ in 0...PostingIndex.topLevel { sizes += [size - 1, size, size + 1]; size *= PostingIndex.fanout }
+        for n in sizes {
+            let sql = try database.read { db in
+                try db.prepare("SELECT \(PostingIndex.levelSQL(of: "?1"))").bind([.integer(Int64(n))]).rows { Int($0.int64(0)) }
+            }
+            #expect(sql == [min(PostingIndex.level(ofRunWith: n), PostingIndex.topLevel)], "\(n) postings")
+        }
+    }
+
     @Test func runsAtTheTopLevelAreNotMergedAgain() throws {
         let directory = try TemporaryDirectory()
         let store = try EventStore(path: directory.path("db.sqlite"))
@@ -176,6 +190,7 @@ import Model
         #expect(try Schema.migrator.appliedNames(store.database).last == "0008-posting-runs")
         #expect(try storedPostings(store) == ["\(pack)|1|child", "\(carton)|1|parent"])
         #expect(try runs(store).map(\.postings) == [2])
+        #expect(try runs(store).map(\.level) == [0])
         let links = try store.database.read { db in
             try db.prepare("SELECT parent, child, action FROM aggregation_links").rows { "\($0.text(0) ?? "")>\($0.text(1) ?? "") \($0.text(2) ?? "")" }
         }
