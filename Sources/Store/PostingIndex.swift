@@ -37,7 +37,7 @@ import Model
 /// - **Aggregation links.** `events.parent` holds the canonical `parentID` of each event;
 ///   the `aggregation_links` view joins the child postings of an event to it. Children of a
 ///   container (trace down) are found from the container's postings (role `parent`) and
-///   the children named in those events' raw bytes (`children(ofEventsNaming:)`).
+///   the children named in those events' raw bytes (`EventStore.trace`, `references(ofRaw:)`).
 public enum PostingIndex {
     /// Runs of one level merged together when there are this many.
     static let fanout = 4
