@@ -77,13 +77,7 @@ public enum ReplicateBenchmark {
 
         /// Fast ticks and short retries: the figures measure the work, not the waits.
         static var settings: SyncService.Settings {
-            var settings = SyncService.Settings()
-            settings.tick = .milliseconds(20)
-            settings.peerRefreshInterval = 0.02
-            settings.limits.maxAge = 0.02
-            settings.minBackoff = 0.02
-            settings.maxBackoff = 0.1
-            return settings
+            .shortWaits(tick: .milliseconds(20), peerRefresh: 0.02, maxDeltaAge: 0.02, backoff: 0.02...0.1)
         }
 
         init(workDirectory: URL, receiverPort: Int) throws {

@@ -39,6 +39,21 @@ public final class SyncService: Sendable {
         public var relayResendAfter: TimeInterval = 60
         public var limits = CutLimits()
         public init() {}
+
+        /// The defaults with shorter waits, for a federation on one machine that should not
+        /// wait (the demo, benchmarks, tests): the scheduler ticks every `tick`, looks for new
+        /// peers every `peerRefresh`, cuts a delta once its oldest event is `maxDeltaAge` old,
+        /// and retries a failed connection after `backoff.lowerBound` up to `backoff.upperBound`.
+        public static func shortWaits(tick: Duration, peerRefresh: TimeInterval, maxDeltaAge: TimeInterval,
+                                      backoff: ClosedRange<TimeInterval>) -> Settings {
+            var settings = Settings()
+            settings.tick = tick
+            settings.peerRefreshInterval = peerRefresh
+            settings.limits.maxAge = maxDeltaAge
+            settings.minBackoff = backoff.lowerBound
+            settings.maxBackoff = backoff.upperBound
+            return settings
+        }
     }
 
     public let node: OpenNode

@@ -71,12 +71,7 @@ import TestSupport
     }
 
     static var settings: SyncService.Settings {
-        var settings = SyncService.Settings()
-        settings.tick = .milliseconds(20)
-        settings.peerRefreshInterval = 0.05
-        settings.limits.maxAge = 0.05
-        settings.minBackoff = 0.05
-        settings.maxBackoff = 0.5
+        var settings = SyncService.Settings.shortWaits(tick: .milliseconds(20), peerRefresh: 0.05, maxDeltaAge: 0.05, backoff: 0.05...0.5)
         settings.relayResendAfter = 1
         return settings
     }

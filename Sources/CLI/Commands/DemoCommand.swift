@@ -93,12 +93,7 @@ enum DemoCommand {
         }
 
         step("4. The nodes start; KZ reaches UA directly, but DE only through the hub (KZ cannot reach DE's network)")
-        var settings = SyncService.Settings()
-        settings.tick = .milliseconds(50)
-        settings.peerRefreshInterval = 0.1
-        settings.limits.maxAge = 0.2
-        settings.minBackoff = 0.1
-        settings.maxBackoff = 2
+        let settings = SyncService.Settings.shortWaits(tick: .milliseconds(50), peerRefresh: 0.1, maxDeltaAge: 0.2, backoff: 0.1...2)
         for member in [hub, ua, de, kz] {
             do {
                 servers.append(try NodeServer.start(node: nodes[member]!, syncSettings: settings))
