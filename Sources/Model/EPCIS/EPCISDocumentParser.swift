@@ -282,9 +282,9 @@ public enum EPCISDocumentParser {
             break
         }
 
-        let prehash = builder?.prehash(of: event) ?? ""
+        let (prehash, computedID) = builder?.prehashAndID(of: event) ?? ("", EventHash.hashID(prehash: ""))
         let raw = event.sourceRange.map { Array(bytes[$0]) } ?? JSONWriter.serialize(.object(event))
-        return EPCISEvent(type: type, hashID: givenHashID ?? EventHash.hashID(prehash: prehash), prehash: prehash, body: event, raw: raw,
+        return EPCISEvent(type: type, hashID: givenHashID ?? computedID, prehash: prehash, body: event, raw: raw,
                           eventTime: eventTime, eventTimeZoneOffset: offset, recordTime: recordTime, action: action,
                           bizStep: bizStep, disposition: disposition, readPoint: readPoint, bizLocation: bizLocation,
                           parentID: parentID.map(canonical), uims: uims, declaresError: declaresError)
