@@ -60,6 +60,11 @@ struct ByteMap: Sendable {
         }
     }
 
+    /// Appends the bytes of the key at `index` to `out`.
+    func appendKey(_ index: Int, to out: inout [UInt8]) {
+        out.append(contentsOf: storage[Int(starts[index])..<Int(starts[index] + lengths[index])])
+    }
+
     private func matches(_ entry: Int, _ key: UnsafeBufferPointer<UInt8>) -> Bool {
         guard Int(lengths[entry]) == key.count else { return false }
         guard key.count > 0 else { return true }

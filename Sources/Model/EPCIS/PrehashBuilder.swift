@@ -30,12 +30,20 @@
 public struct PrehashBuilder {
     let context: HashContext
     let memo: NormalizeMemo
-    private let work: PrehashWorkspace
+    /// The workspace, in a box so that building mutates it in place through a `let`
+    /// builder; a struct, so that the compiler checks exclusive access to its many arrays
+    /// at compile time rather than on every access at run time (as a class's would be).
+    private let box: Box
+
+    private final class Box {
+        var work: PrehashWorkspace
+        init(_ work: PrehashWorkspace) { self.work = work }
+    }
 
     public init(context: HashContext) {
         self.context = context
         memo = NormalizeMemo()
-        work = PrehashWorkspace(context: context, memo: memo)
+        box = Box(PrehashWorkspace(context: context, memo: memo))
     }
 
     /// `UIMReference.canonical`, remembered for this document.
@@ -45,8 +53,8 @@ public struct PrehashBuilder {
 
     /// The CBV 2.0 pre-hash string of `event`.
     public func prehash(of event: JSONObject) -> String {
-        work.build(event)
-        return String(decoding: work.out, as: UTF8.self)
+        box.work.build(event)
+        return String(decoding: box.work.out, as: UTF8.self)
     }
 
     /// The hash ID of `event`.
@@ -56,8 +64,8 @@ public struct PrehashBuilder {
 
     /// The pre-hash string of `event` and its hash ID, hashing the bytes as built.
     func prehashAndID(of event: JSONObject) -> (prehash: String, hashID: String) {
-        work.build(event)
-        return (String(decoding: work.out, as: UTF8.self), EventHash.hashID(prehashBytes: work.out))
+        box.work.build(event)
+        return (String(decoding: box.work.out, as: UTF8.self), EventHash.hashID(prehashBytes: box.work.out))
     }
 }
 
@@ -98,7 +106,7 @@ struct PrehashSymbol {
 }
 
 /// The builder's state: symbol table, arenas and output, reused across events.
-final class PrehashWorkspace {
+struct PrehashWorkspace {
     struct Span {
         var start: Int32
         var count: Int32
@@ -150,7 +158,7 @@ final class PrehashWorkspace {
     // MARK: - Symbols
 
     /// The symbol of `name`, interned on first sight.
-    func intern(_ name: String) -> Int32 {
+    mutating func intern(_ name: String) -> Int32 {
         let (index, inserted) = symbolTable.insert(name)
         if !inserted { return Int32(index) }
         // Reserve the slot first: working out the flags may intern other names.
@@ -201,7 +209,7 @@ final class PrehashWorkspace {
 
     /// A member key's symbol (−1: the reference skips the member) and whether it makes the
     /// object keep its members in source order.
-    private func keySymbol(_ key: String) -> (symbol: Int32, keepsOrder: Bool) {
+    private mutating func keySymbol(_ key: String) -> (symbol: Int32, keepsOrder: Bool) {
         if let index = keyTable.find(key) { return (keySymbols[index], keyKeepsOrder[index]) }
         _ = keyTable.insert(key)
         let skipped = key == "#text" || key == "rdfs:comment" || key == "comment" || key == "@context"
@@ -215,7 +223,7 @@ final class PrehashWorkspace {
     // MARK: - The event
 
     /// Writes the pre-hash of `event` into `out`.
-    func build(_ event: JSONObject) {
+    mutating func build(_ event: JSONObject) {
         texts.removeAll(keepingCapacity: true)
         nodes.removeAll(keepingCapacity: true)
         kids.removeAll(keepingCapacity: true)
@@ -240,41 +248,42 @@ final class PrehashWorkspace {
 
     // MARK: - JSON to tree (`_json_to_py`)
 
-    private func addNode(_ name: Int32, _ text: Span, _ children: Span = .empty) -> Int32 {
+    private mutating func addNode(_ name: Int32, _ text: Span, _ children: Span = .empty) -> Int32 {
         nodes.append(Node(name: name, text: text, kids: children))
         return Int32(nodes.count - 1)
     }
 
-    private func addKids(_ items: [Int32]) -> Span {
+    private mutating func addKids(_ items: [Int32]) -> Span {
         let start = Int32(kids.count)
         kids.append(contentsOf: items)
         return Span(start: start, count: Int32(items.count))
     }
 
-    private func addText(_ bytes: UnsafeBufferPointer<UInt8>) -> Span {
+    private mutating func addText(_ bytes: UnsafeBufferPointer<UInt8>) -> Span {
         let start = Int32(texts.count)
         texts.append(contentsOf: bytes)
         return Span(start: start, count: Int32(bytes.count))
     }
 
-    private func addText(_ text: String) -> Span {
+    private mutating func addText(_ text: String) -> Span {
         var text = text
         return text.withUTF8 { addText($0) }
     }
 
     /// A string value's text: the document's bare-word replacement, then prefix expansion
     /// (`expandPrefix(bare(s), isValue: true)`), written to the text arena.
-    private func valueText(_ string: String) -> Span {
+    private mutating func valueText(_ string: String) -> Span {
         var string = string
         return string.withUTF8 { raw -> Span in
             if let word = context.bareWordIndex.count == 0 ? nil : context.bareWordIndex.find(raw) {
-                return context.bareWordBytes[word].withUnsafeBufferPointer { expandValuePrefix($0) }
+                let replacement = context.bareWordBytes[word]
+                return replacement.withUnsafeBufferPointer { expandValuePrefix($0) }
             }
             return expandValuePrefix(raw)
         }
     }
 
-    private func expandValuePrefix(_ bytes: UnsafeBufferPointer<UInt8>) -> Span {
+    private mutating func expandValuePrefix(_ bytes: UnsafeBufferPointer<UInt8>) -> Span {
         if context.prefixIndex.count > 0, let colon = bytes.firstIndex(of: UInt8(ascii: ":")),
            let prefix = context.prefixIndex.find(UnsafeBufferPointer(rebasing: bytes[..<colon])) {
             let start = Int32(texts.count)
@@ -286,14 +295,14 @@ final class PrehashWorkspace {
     }
 
     /// A name from an object's `type` (bare-word replacement only, as the reference does).
-    private func typeName(_ string: String) -> Int32 {
+    private mutating func typeName(_ string: String) -> Int32 {
         if context.bareWordIndex.count > 0, let word = context.bareWordIndex.find(string) {
             return intern(String(decoding: context.bareWordBytes[word], as: UTF8.self))
         }
         return intern(string)
     }
 
-    private func node(from value: JSONValue) -> Int32 {
+    private mutating func node(from value: JSONValue) -> Int32 {
         switch value {
         case .object(let object): return node(fromObject: object)
         case .array(let elements):
@@ -308,13 +317,14 @@ final class PrehashWorkspace {
         }
     }
 
-    private func node(fromObject object: JSONObject) -> Int32 {
+    private mutating func node(fromObject object: JSONObject) -> Int32 {
         var name = emptySymbol
         var text = Span.empty
         if case .string(let type)? = object["type"] { name = typeName(type) }
         if case .string(let t)? = object["#text"] {
             if context.bareWordIndex.count > 0, let word = context.bareWordIndex.find(t) {
-                text = context.bareWordBytes[word].withUnsafeBufferPointer { addText($0) }
+                let replacement = context.bareWordBytes[word]
+                text = replacement.withUnsafeBufferPointer { addText($0) }
             } else {
                 text = addText(t)
             }
@@ -382,7 +392,7 @@ final class PrehashWorkspace {
 
     // MARK: - XML/JSON structure correction (`deep_structure_correction`)
 
-    private func correctStructure(_ node: Int32) {
+    private mutating func correctStructure(_ node: Int32) {
         let span = nodes[Int(node)].kids
         let own = symbols[Int(nodes[Int(node)].name)]
         guard span.count > 0 else {
@@ -449,7 +459,7 @@ final class PrehashWorkspace {
     /// `_recurse_through_children_in_order`: writes the standard fields of `owner`'s
     /// children in `level`'s order, then its gathered user extensions; matched leaves and
     /// the extensions leave `owner`'s children.
-    private func ordered(_ owner: Int32, level: Int) {
+    private mutating func ordered(_ owner: Int32, level: Int) {
         let span = nodes[Int(owner)].kids
         var list: [Int32] = []
         list.reserveCapacity(Int(span.count))
@@ -507,7 +517,7 @@ final class PrehashWorkspace {
 
     /// `_child_to_pre_hash_string`: `name=value` then the sub-fields, or nothing when both
     /// are empty. (The reference writes the sub-fields first; the value does not depend on them.)
-    private func childPrehash(_ child: Int32, subLevel: Int) {
+    private mutating func childPrehash(_ child: Int32, subLevel: Int) {
         let start = out.count
         let node = nodes[Int(child)]
         appendName(node.name)
@@ -523,7 +533,7 @@ final class PrehashWorkspace {
 
     /// `_generic_child_list_to_prehash_string`: every item as `name=value` followed by its
     /// children, sorted unless one is a bizTransaction, source or destination.
-    private func generic(_ items: Span) {
+    private mutating func generic(_ items: Span) {
         let regionStart = out.count
         let base = ranges.count
         var sortable = true
@@ -548,7 +558,7 @@ final class PrehashWorkspace {
 
     /// Rewrites `out[regionStart...]`, made of the values whose ranges are on the stack from
     /// `base`, with the values in code point order; pops those ranges.
-    private func sortRegion(from regionStart: Int, rangesFrom base: Int) {
+    private mutating func sortRegion(from regionStart: Int, rangesFrom base: Int) {
         let count = (ranges.count - base) / 2
         defer { ranges.removeSubrange(base...) }
         guard count > 1 else { return }
@@ -563,31 +573,20 @@ final class PrehashWorkspace {
         }
         if order.enumerated().allSatisfy({ $0.offset == $0.element }) { return }
         scratch.removeAll(keepingCapacity: true)
-        scratch.append(contentsOf: out[regionStart...])
-        var write = regionStart
-        out.withUnsafeMutableBufferPointer { o in
-            scratch.withUnsafeBufferPointer { s in
-                for k in order {
-                    let from = ranges[base + 2 * k] - regionStart, to = ranges[base + 2 * k + 1] - regionStart
-                    for i in from..<to { o[write] = s[i]; write += 1 }
-                }
-            }
-        }
+        for k in order { scratch.append(contentsOf: out[ranges[base + 2 * k]..<ranges[base + 2 * k + 1]]) }
+        out.replaceSubrange(regionStart..., with: scratch)
     }
 
-    private func appendName(_ symbol: Int32) {
-        symbolTable.withKey(Int(symbol)) { out.append(contentsOf: $0) }
+    private mutating func appendName(_ symbol: Int32) {
+        symbolTable.appendKey(Int(symbol), to: &out)
     }
 
     /// Writes `=` and the canonical form of a node's text: stripped like Python's
     /// `str.strip()`, then a timestamp in UTC for time fields, else `_canonize_value`.
     /// Nothing when the stripped text is empty; nothing either when the canonical form is
     /// empty, unless `equalsIfEmpty` (the generic writer then keeps the `=`).
-    private func appendCanonical(_ text: Span, asTime: Bool, equalsIfEmpty: Bool) {
-        let (answer, blank) = texts.withUnsafeBufferPointer { all in
-            let bytes = UnsafeBufferPointer(rebasing: all[Int(text.start)..<Int(text.start + text.count)])
-            return values.canonical(bytes, asTime: asTime, memo: memo)
-        }
+    private mutating func appendCanonical(_ text: Span, asTime: Bool, equalsIfEmpty: Bool) {
+        let (answer, blank) = values.canonical(texts, Int(text.start)..<Int(text.start + text.count), asTime: asTime, memo: memo)
         if blank { return }
         if let answer {
             if !answer.isEmpty || equalsIfEmpty { out.append(UInt8(ascii: "=")) }
@@ -616,7 +615,11 @@ struct ValueMemo {
 
     /// The canonical form of a non-empty `bytes` (nil when that is `bytes` itself), and
     /// whether `bytes` strip to nothing.
-    mutating func canonical(_ bytes: UnsafeBufferPointer<UInt8>, asTime: Bool, memo: NormalizeMemo) -> (answer: [UInt8]?, blank: Bool) {
+    mutating func canonical(_ all: [UInt8], _ range: Range<Int>, asTime: Bool, memo: NormalizeMemo) -> (answer: [UInt8]?, blank: Bool) {
+        all.withUnsafeBufferPointer { canonical(UnsafeBufferPointer(rebasing: $0[range]), asTime: asTime, memo: memo) }
+    }
+
+    private mutating func canonical(_ bytes: UnsafeBufferPointer<UInt8>, asTime: Bool, memo: NormalizeMemo) -> (answer: [UInt8]?, blank: Bool) {
         let slot = (Int(truncatingIfNeeded: NormalizeMemo.hash(bytes)) & (Self.slots - 1)) + (asTime ? Self.slots : 0)
         if let entry = entries[slot], entry.key.count == bytes.count,
            entry.key.withUnsafeBufferPointer({ compareBytes($0.baseAddress, $0.count, bytes.baseAddress, bytes.count) == 0 }) {
