@@ -53,40 +53,37 @@ public enum CaptureBenchmark {
     /// The physical baseline of DESIGN §14: seconds to insert `batches` of rows (one
     /// transaction per batch) into the store's own tables with prepared statements,
     /// nothing else — no parsing, checks, audit or conflict handling. Each batch's postings
-    /// are sorted outside the timed part and written as one run; runs are never merged.
+    /// are sorted and packed into the index's blocks outside the timed part (row IDs of a
+    /// fresh database are known in advance) and written as one run; runs are never merged.
     static func rawInsert(_ batches: [[BaselineRow]], into database: SerialDatabase) throws -> Double {
-        // Each batch's postings in index order (the store sorts them as part of its work).
-        let postings = batches.map { batch in
-            batch.enumerated().flatMap { index, row in row.uims.map { (uim: $0.0, event: index, role: $0.1) } }
-                .sorted { a, b in
-                    let byUIM = codePointOrder(a.uim, b.uim)
-                    if byUIM != 0 { return byUIM < 0 }
-                    return a.event != b.event ? a.event < b.event : codePointOrder(a.role, b.role) < 0
-                }
+        var firstID: Int64 = 1
+        let blocks = batches.map { batch -> [PostingIndex.Block] in
+            defer { firstID += Int64(batch.count) }
+            let postings = batch.enumerated().flatMap { index, row in
+                row.uims.map { PostingIndex.Posting(uim: $0.0, eventID: firstID + Int64(index), role: $0.1) }
+            }
+            return PostingIndex.blocks(of: postings)
         }
         let started = DispatchTime.now()
         try database.read { db in
             let insertEvent = try db.prepare("INSERT INTO events(hash_id, declares_error, type, event_time, event_time_text, time_zone_offset, record_time, action, biz_step, disposition, read_point, biz_location, origin, raw, parent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            let insertPosting = try db.prepare("INSERT INTO postings(run, uim, event_id, role) VALUES (?, ?, ?, ?)")
             let insertRun = try db.prepare("INSERT INTO posting_runs(run, postings, level) VALUES (?, ?, 0)")
+            var expectedID: Int64 = 1
             for (number, batch) in batches.enumerated() {
                 try db.execute("BEGIN IMMEDIATE")
-                var ids: [Int64] = []
-                ids.reserveCapacity(batch.count)
                 for row in batch {
                     insertEvent.reset()
                     try insertEvent.bind(row.values)
                     try insertEvent.run()
-                    ids.append(db.lastInsertRowID)
+                    guard db.lastInsertRowID == expectedID else {
+                        throw StoreError(code: "bench.baseline", reason: "the baseline needs a fresh database (row \(db.lastInsertRowID), expected \(expectedID))")
+                    }
+                    expectedID += 1
                 }
                 let run = Int64(number + 1)
-                for posting in postings[number] {
-                    insertPosting.reset()
-                    try insertPosting.bind([.integer(run), .text(posting.uim), .integer(ids[posting.event]), .text(posting.role)])
-                    try insertPosting.run()
-                }
+                for block in blocks[number] { try PostingIndex.insert(db, block, run: run) }
                 insertRun.reset()
-                try insertRun.bind([.integer(run), .integer(Int64(postings[number].count))]).run()
+                try insertRun.bind([.integer(run), .integer(Int64(blocks[number].reduce(0) { $0 + $1.count }))]).run()
                 try db.execute("COMMIT")
             }
         }

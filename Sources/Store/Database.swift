@@ -211,6 +211,13 @@ public final class Statement {
         guard result == SQLITE_OK else { throw StoreError.sqlite(result, connection, "cannot bind parameter \(index)") }
     }
 
+    /// Binds UTF-8 bytes as text from a buffer (no `String` made first).
+    public func bindText(_ buffer: UnsafeRawBufferPointer, at index: Int32) throws(StoreError) {
+        let pointer = (buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self)
+        let result = sqlite3_bind_text(handle, index, pointer, Int32(buffer.count), fedtrace_sqlite_transient())
+        guard result == SQLITE_OK else { throw StoreError.sqlite(result, connection, "cannot bind parameter \(index)") }
+    }
+
     /// Advances to the next row; false when the statement is done.
     public func step() throws(StoreError) -> Bool {
         let result = sqlite3_step(handle)

@@ -236,15 +236,12 @@ public final class EventStore: Sendable {
             conditions.append("\(column) IN (\(values.map { _ in "?" }.joined(separator: ",")))")
             arguments += values.map(SQLValue.text)
         }
+        // UIM conditions are found in the index first (PostingIndex.postings), then become
+        // a list of row IDs (a JSON array, so any number of them is one parameter).
+        var uimConditions: [(uims: [String], roles: Set<String>?)] = []
         func uimCondition(_ values: [String], roles: [UIMRole]?) {
             guard !values.isEmpty else { return }
-            var clause = "e.id IN (SELECT event_id FROM uims WHERE uim IN (\(values.map { _ in "?" }.joined(separator: ",")))"
-            arguments += values.map { .text(UIMReference.canonical($0)) }
-            if let roles {
-                clause += " AND role IN (\(roles.map { _ in "?" }.joined(separator: ",")))"
-                arguments += roles.map { .text($0.rawValue) }
-            }
-            conditions.append(clause + ")")
+            uimConditions.append((values.map(UIMReference.canonical), roles.map { Set($0.map(\.rawValue)) }))
         }
         anyOf("e.type", query.types)
         anyOf("e.action", query.actions)
@@ -259,13 +256,32 @@ public final class EventStore: Sendable {
         if let before = query.eventTimeBefore { conditions.append("e.event_time < ?"); arguments.append(.integer(before)) }
         if let from = query.recordTimeFrom { conditions.append("e.record_time >= ?"); arguments.append(.integer(from)) }
         if let after = query.afterRowID { conditions.append("e.id > ?"); arguments.append(.integer(after)) }
-        let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-        // Paging walks storage order so a cursor (the last row ID) resumes exactly.
-        let sql = "SELECT \(Self.eventColumns) FROM events e\(whereClause) ORDER BY e.id LIMIT ?"
-        arguments.append(.integer(Int64(max(0, query.limit))))
         return try database.read { db in
-            try db.prepare(sql).bind(arguments).rows(Self.readEvent)
+            for condition in uimConditions {
+                var ids = Set<Int64>()
+                for uim in condition.uims {
+                    for posting in try PostingIndex.postings(db, uim: uim) where condition.roles?.contains(posting.role) ?? true {
+                        ids.insert(posting.eventID)
+                    }
+                }
+                conditions.append("e.id IN (SELECT value FROM json_each(?))")
+                arguments.append(.text(Self.jsonList(ids)))
+            }
+            let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+            // Paging walks storage order so a cursor (the last row ID) resumes exactly.
+            let sql = "SELECT \(Self.eventColumns) FROM events e\(whereClause) ORDER BY e.id LIMIT ?"
+            return try db.prepare(sql).bind(arguments + [.integer(Int64(max(0, query.limit)))]).rows(Self.readEvent)
         }
+    }
+
+    /// Row IDs as a JSON array, for `IN (SELECT value FROM json_each(?))`.
+    static func jsonList<S: Sequence>(_ ids: S) -> String where S.Element == Int64 {
+        "[" + ids.sorted().map(String.init).joined(separator: ",") + "]"
+    }
+
+    /// The row IDs of the events that name `uim` in one of `roles` (all roles if nil).
+    static func eventIDs(_ db: Database, uim: String, roles: Set<String>? = nil) throws -> [Int64] {
+        Array(Set(try PostingIndex.postings(db, uim: uim).filter { roles?.contains($0.role) ?? true }.map(\.eventID))).sorted()
     }
 
     /// The stored events with this hash ID: the event, and an error declaration of it if any.
@@ -283,15 +299,18 @@ public final class EventStore: Sendable {
         return try database.read { db in
             var levels = [Trace.Level(uim: uim, depth: 0, parent: nil)]
             var seen: Set<String> = [uim]
-            // Up: the containers, nearest first. A link counts while no later DELETE undoes it.
+            // Up: the containers, nearest first: the parent of the latest packing event (ADD)
+            // naming the UIM as a child (`aggregation_links`, read through the index).
             let parents = try db.prepare("""
-                SELECT l.parent FROM aggregation_links l JOIN events e ON e.id = l.event_id
-                WHERE l.child = ? AND l.action = 'ADD' ORDER BY e.event_time DESC, e.id DESC LIMIT 1
+                SELECT e.parent FROM events e
+                WHERE e.id IN (SELECT value FROM json_each(?)) AND e.parent IS NOT NULL
+                  AND e.type IN ('AggregationEvent', 'AssociationEvent') AND e.action = 'ADD'
+                ORDER BY e.event_time DESC, e.id DESC LIMIT 1
                 """)
             var current = uim
             var depth = 0
             while true {
-                try parents.bind(.text(current), at: 1)
+                try parents.bind(.text(Self.jsonList(try Self.eventIDs(db, uim: current, roles: ["child", "class"]))), at: 1)
                 let next = try parents.step() ? parents.text(0) : nil
                 parents.reset()
                 guard let parent = next, seen.insert(parent).inserted else { break }
@@ -302,8 +321,8 @@ public final class EventStore: Sendable {
             // Down: contents, breadth first. The index has no by-event access (PostingIndex),
             // so each packing event's children are read from its raw bytes.
             let packings = try db.prepare("""
-                SELECT e.raw FROM uims p JOIN events e ON e.id = p.event_id
-                WHERE p.uim = ? AND p.role = 'parent' AND e.type IN ('AggregationEvent', 'AssociationEvent') AND e.action = 'ADD'
+                SELECT e.raw FROM events e
+                WHERE e.id IN (SELECT value FROM json_each(?)) AND e.type IN ('AggregationEvent', 'AssociationEvent') AND e.action = 'ADD'
                 ORDER BY e.id
                 """)
             var frontier = [uim]
@@ -313,7 +332,7 @@ public final class EventStore: Sendable {
                 depth += 1
                 var next: [String] = []
                 for parent in frontier {
-                    try packings.bind(.text(parent), at: 1)
+                    try packings.bind(.text(Self.jsonList(try Self.eventIDs(db, uim: parent, roles: ["parent"]))), at: 1)
                     while try packings.step(), !truncated {
                         let contents = PostingIndex.references(ofRaw: packings.blob(0))
                             .filter { $0.role == .child || $0.role == .quantityClass }.map(\.uim).sorted { codePointOrder($0, $1) < 0 }
@@ -329,11 +348,11 @@ public final class EventStore: Sendable {
                 frontier = next
             }
             // Events of every level.
-            let eventsOf = try db.prepare("SELECT \(Self.eventColumns) FROM uims u JOIN events e ON e.id = u.event_id WHERE u.uim = ?")
+            let eventsOf = try db.prepare("SELECT \(Self.eventColumns) FROM events e WHERE e.id IN (SELECT value FROM json_each(?)) ORDER BY e.id")
             var byRow: [Int64: StoredEvent] = [:]
             var eventUIMs: [Int64: [String]] = [:]
             for level in levels {
-                try eventsOf.bind(.text(level.uim), at: 1)
+                try eventsOf.bind(.text(Self.jsonList(try Self.eventIDs(db, uim: level.uim))), at: 1)
                 while try eventsOf.step() {
                     let event = Self.readEvent(eventsOf)
                     byRow[event.rowID] = event

@@ -2,10 +2,13 @@
 public struct Migration: Sendable {
     public let name: String
     public let sql: String
+    /// Work SQL alone cannot express, run after `sql` in the same transaction.
+    public let then: (@Sendable (Database) throws -> Void)?
 
-    public init(_ name: String, _ sql: String) {
+    public init(_ name: String, _ sql: String, then: (@Sendable (Database) throws -> Void)? = nil) {
         self.name = name
         self.sql = sql
+        self.then = then
     }
 }
 
@@ -32,6 +35,7 @@ public struct Migrator: Sendable {
         for migration in migrations where !applied.contains(migration.name) {
             try database.write { db in
                 try db.execute(migration.sql)
+                try migration.then?(db)
                 try db.prepare("INSERT INTO schema_migrations(name) VALUES (?)").bind([.text(migration.name)]).run()
             }
             done.append(migration.name)

@@ -1,43 +1,60 @@
 import Foundation
 import Model
 
-/// The UIM index as sorted runs (migration 0008): a log-structured merge of postings.
+/// The UIM index as sorted runs of packed blocks (migrations 0008 and 0009): a
+/// log-structured merge of postings.
 ///
 /// ## Why
 /// The index held one row per (UIM, event, role) in a single B-tree keyed by the UIM text.
 /// UIMs are random serial numbers, so a document of 10,000 events (110,000 postings) made
 /// 110,000 random inserts and its durable commit wrote nearly every leaf page of the index
-/// again: the cost of a capture grew with the size of the store (measured: 9,566 events/s
-/// for the postings alone into an empty store, 6,993 at 200,000 events), and on a national
-/// store far larger than the page cache each insert would also be a random read.
+/// again: the cost of a capture grew with the size of the store, and on a national store
+/// far larger than the page cache each insert would also be a random read. Sorted runs
+/// (0008) made those inserts appends; still one B-tree row per posting, 11 per generated
+/// event, which was two thirds of the store's time per event (measured: 20k events/s with
+/// a row per posting, 36–41k with packed blocks, 48–54k with no index at all). So a run's
+/// postings are packed into blocks (0009), about 25 to a row.
 ///
 /// ## Contract
-/// - **Postings.** `postings(run, uim, event_id, role)`, primary key in that order, WITHOUT
-///   ROWID. `uim` is the canonical UIM (`UIMReference.canonical`), `role` a `UIMRole` raw
-///   value. A (uim, event_id, role) triple is in exactly one run.
+/// - **Postings.** A posting is (uim, event_id, role): `uim` the canonical UIM
+///   (`UIMReference.canonical`), `event_id` the event's row ID, `role` a `UIMRole` raw value.
+///   Postings are ordered by (uim, event_id, role), text in SQLite's BINARY order (UTF-8
+///   bytes). A posting is in exactly one live run.
+/// - **Blocks.** `posting_blocks(id, run, first_uim, postings, data)`: `data` is JSON text,
+///   an array of `[uim, event_id, role]` arrays in key order; `first_uim` is the UIM of its
+///   first posting; `postings` how many it holds. A block closes once its text reaches
+///   `blockBytes`, at the next change of UIM, so **all the postings of one UIM in one run are in one
+///   block** (the unique index on (run, first_uim) holds because of it), and the block
+///   holding UIM `u` in run `r` is the last block of `r` whose `first_uim <= u`: one
+///   index seek per run. Blocks are rows of a rowid table (their ids grow, so writes
+///   append; a block of up to ~1.8 KB stays on its page, two to a page, where a WITHOUT
+///   ROWID row over ~1 KB would spill into overflow pages).
 /// - **Runs.** Every write of events (a captured document, an applied delta) appends its new
-///   postings as one new run: sorted by (uim, event_id, role) and numbered above every run
-///   that exists, so the whole run lands at the right edge of the B-tree (appends, each page
-///   written once). `posting_runs(run, postings, level)` lists the live runs (`postings`: rows written
+///   postings as one new run, numbered above every run that exists.
+///   `posting_runs(run, postings, level)` lists the live runs (`postings`: postings written
 ///   into the run; deletes do not lower it, it only guides merging).
 /// - **Merges.** In the same transaction, `maintain` merges runs of one level when there are
-///   `fanout` of them (size-tiered): the merged run is written once, sorted, under a new
-///   number, and the old runs are deleted (contiguous key ranges). A run's level is 0 below
+///   `fanout` of them (size-tiered): the runs' blocks are read in key order, merged, and
+///   written once as a new run; the old runs' blocks are deleted. A run's level is 0 below
 ///   `baseRun` postings and one more per factor `fanout` above it, so at most `fanout − 1`
 ///   runs per level remain and a posting is rewritten about `log_fanout(total / baseRun)`
 ///   times. Runs at `topLevel` (about 1M postings and more) are not merged again, so no
 ///   write waits for more than one merge of at most ~4M postings (seconds); above that the
 ///   runs add up, one index seek per run and lookup (about 60 runs at 10M generated events).
-/// - **Reads.** The view `uims(uim, event_id, role)` is `posting_runs CROSS JOIN postings`:
-///   a lookup by UIM is one index seek per live run (tens at most) and needs no other
-///   change to the queries. Readers see runs and postings of one snapshot (WAL).
+/// - **Reads.** `postings(_:uim:)` finds a UIM's postings (one seek and one block decoded per
+///   live run); the store's queries use it and then read events by row ID. The views
+///   `uims(uim, event_id, role)` and `aggregation_links` remain for whole-index questions
+///   (status counts, checks): they decode every block (SQLite's `json_each`), so a lookup
+///   through them reads the whole index. Readers see runs and blocks of one snapshot (WAL).
 /// - **Deletes.** Deleting an event must delete its postings in the same transaction
 ///   (`remove`): its references are derived again from its stored raw bytes, exactly as
-///   at capture (`EPCISDocumentParser.validateReceived`). There is no by-event index.
-/// - **Aggregation links.** `events.parent` holds the canonical `parentID` of each event;
-///   the `aggregation_links` view joins the child postings of an event to it. Children of a
-///   container (trace down) are found from the container's postings (role `parent`) and
-///   the children named in those events' raw bytes (`EventStore.trace`, `references(ofRaw:)`).
+///   at capture (`EPCISDocumentParser.validateReceived`); the blocks holding them are
+///   rewritten without them (a block left empty is deleted, a block keeps its `first_uim`).
+///   There is no by-event index.
+/// - **Aggregation links.** `events.parent` holds the canonical `parentID` of each event.
+///   A UIM's containers (trace up) are the parents of the events where it is a child; the
+///   children of a container (trace down) are read from the raw bytes of the packing
+///   events where it is the parent (`EventStore.trace`, `references(ofRaw:)`).
 public enum PostingIndex {
     /// Runs of one level merged together when there are this many.
     static let fanout = 4
@@ -68,33 +85,172 @@ public enum PostingIndex {
     }
 
     /// One posting before it is stored: the canonical UIM, the event's row ID, the role.
-    struct Posting {
+    public struct Posting: Sendable {
         let uim: String
         let eventID: Int64
         let role: String
+
+        public init(uim: String, eventID: Int64, role: String) {
+            self.uim = uim
+            self.eventID = eventID
+            self.role = role
+        }
     }
+
+    /// A block closes once its text reaches this many bytes, at the next change of UIM
+    /// (about 25 generated postings). Two such rows fill a 4 KB page: blocks of ~2.7 KB
+    /// (one per page) made a store 17% larger than one row per posting.
+    static let blockBytes = 1700
 
     /// Appends `postings` as a new run and merges runs as the contract says. Inside the
     /// caller's write transaction.
     static func append(_ db: Database, _ postings: [Posting]) throws {
         guard !postings.isEmpty else { return }
-        let order = keyOrder(postings)
         let run = try nextRun(db)
-        let insert = try db.cached("INSERT OR IGNORE INTO postings(run, uim, event_id, role) VALUES (?, ?, ?, ?)")
-        var stored = 0
-        for index in order {
-            let posting = postings[index]
-            insert.reset()
-            try insert.bind(.integer(run), at: 1)
-            try insert.bind(.text(posting.uim), at: 2)
-            try insert.bind(.integer(posting.eventID), at: 3)
-            try insert.bind(.text(posting.role), at: 4)
-            try insert.run()
-            stored += db.changes
-        }
+        let blocks = blocks(of: postings)
+        for block in blocks { try insert(db, block, run: run) }
+        let stored = blocks.reduce(0) { $0 + $1.count }
         try db.cached("INSERT INTO posting_runs(run, postings, level) VALUES (?, ?, ?)")
             .bind([.integer(run), .integer(Int64(stored)), .integer(Int64(level(ofRunWith: stored)))]).run()
         try maintain(db)
+    }
+
+    /// `postings` (any order) sorted into key order and packed into blocks.
+    public static func blocks(of postings: [Posting]) -> [Block] {
+        var encoder = BlockEncoder()
+        var blocks = keyOrder(postings).compactMap { index in
+            encoder.add(uim: postings[index].uim, eventID: postings[index].eventID, role: postings[index].role)
+        }
+        if let last = encoder.finish() { blocks.append(last) }
+        return blocks
+    }
+
+    /// Writes one block of `run`.
+    public static func insert(_ db: Database, _ block: Block, run: Int64) throws {
+        let insert = try db.cached("INSERT INTO posting_blocks(run, first_uim, postings, data) VALUES (?, ?, ?, ?)")
+        insert.reset()
+        try insert.bind(.integer(run), at: 1)
+        try insert.bind(.text(block.firstUIM), at: 2)
+        try insert.bind(.integer(Int64(block.count)), at: 3)
+        try block.data.withUnsafeBytes { buffer throws in try insert.bindText(buffer, at: 4) }
+        try insert.run()
+    }
+
+    /// One block as written: its first UIM, how many postings, and the JSON text.
+    public struct Block: Sendable {
+        let firstUIM: String
+        public let count: Int
+        let data: [UInt8]
+    }
+
+    /// Packs postings given in key order into blocks (the contract's rules: `blockBytes`,
+    /// closed only where the UIM changes; a posting equal to the one before is dropped).
+    struct BlockEncoder {
+        private var data: [UInt8] = []
+        private var first = ""
+        private var last: [UInt8] = []
+        private var lastEvent: Int64 = 0
+        private var lastRole: [UInt8] = []
+        private var count = 0
+        /// Postings taken so far (duplicates not counted).
+        private(set) var added = 0
+
+        /// Adds the next posting; returns the block it closed, if it closed one.
+        mutating func add(uim: String, eventID: Int64, role: String) -> Block? {
+            var uim = uim
+            var role = role
+            return uim.withUTF8 { u in
+                role.withUTF8 { r in
+                    let sameUIM = count > 0 && u.elementsEqual(last)
+                    if sameUIM && eventID == lastEvent && r.elementsEqual(lastRole) { return nil }
+                    var closed: Block?
+                    if count > 0 && data.count >= PostingIndex.blockBytes && !sameUIM { closed = finish() }
+                    if count == 0 {
+                        data.removeAll(keepingCapacity: true)
+                        data.append(UInt8(ascii: "["))
+                        first = String(decoding: u, as: UTF8.self)
+                    } else {
+                        data.append(UInt8(ascii: ","))
+                    }
+                    data.append(UInt8(ascii: "["))
+                    Self.appendString(u, to: &data)
+                    data.append(UInt8(ascii: ","))
+                    data.append(contentsOf: String(eventID).utf8)
+                    data.append(UInt8(ascii: ","))
+                    Self.appendString(r, to: &data)
+                    data.append(UInt8(ascii: "]"))
+                    if !sameUIM { last.removeAll(keepingCapacity: true); last.append(contentsOf: u) }
+                    lastEvent = eventID
+                    lastRole.removeAll(keepingCapacity: true)
+                    lastRole.append(contentsOf: r)
+                    count += 1
+                    added += 1
+                    return closed
+                }
+            }
+        }
+
+        /// Closes the block under way, if any.
+        mutating func finish() -> Block? {
+            guard count > 0 else { return nil }
+            data.append(UInt8(ascii: "]"))
+            let block = Block(firstUIM: first, count: count, data: data)
+            count = 0
+            return block
+        }
+
+        /// A JSON string: quote, backslash and control characters escaped, the rest as is.
+        static func appendString(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+            out.append(UInt8(ascii: "\""))
+            for byte in bytes {
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                    out.append(UInt8(ascii: "\\"))
+                    out.append(byte)
+                case 0..<0x20:
+                    let hex = Array("0123456789abcdef".utf8)
+                    out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+                default:
+                    out.append(byte)
+                }
+            }
+            out.append(UInt8(ascii: "\""))
+        }
+    }
+
+    /// The postings of a block's JSON text, in its order. A block that does not decode is
+    /// an error: the index is corrupt, and answering without it would hide events.
+    static func decode(_ data: [UInt8]) throws -> [(uim: String, eventID: Int64, role: String)] {
+        guard case .array(let entries) = try JSONParser.parse(data) else { throw corrupt("a block is not a JSON array") }
+        return try entries.map { entry in
+            guard case .array(let fields) = entry, fields.count == 3, case .string(let uim) = fields[0],
+                  case .number(let number) = fields[1], let eventID = Int64(number), case .string(let role) = fields[2]
+            else { throw corrupt("a block entry is not [uim, event, role]") }
+            return (uim, eventID, role)
+        }
+    }
+
+    static func corrupt(_ reason: String) -> StoreError {
+        StoreError(code: "store.index.corrupt", reason: "UIM index: \(reason); restore the store from a backup")
+    }
+
+    /// The postings of the canonical UIM `uim` in every live run: one index seek and one
+    /// block decoded per run. Inside a read or write.
+    static func postings(_ db: Database, uim: String) throws -> [(eventID: Int64, role: String)] {
+        let blocks = try db.cached("""
+            SELECT (SELECT b.data FROM posting_blocks b WHERE b.run = r.run AND b.first_uim <= ?1 ORDER BY b.first_uim DESC LIMIT 1)
+            FROM posting_runs r
+            """)
+        try blocks.bind(.text(uim), at: 1)
+        defer { blocks.reset() }
+        var found: [(eventID: Int64, role: String)] = []
+        while try blocks.step() {
+            guard !blocks.isNull(0) else { continue }
+            for entry in try decode(blocks.blob(0)) where codePointOrder(entry.uim, uim) == 0 {
+                found.append((entry.eventID, entry.role))
+            }
+        }
+        return found
     }
 
     /// The indices of `postings` in key order (uim, event_id, role), as SQLite's BINARY
@@ -161,39 +317,99 @@ public enum PostingIndex {
         }
     }
 
-    /// Writes `runs` as one new run and deletes them.
+    /// Writes `runs` as one new run and deletes them: their blocks are read in key order
+    /// (one cursor per run, a block decoded at a time) and merged.
     static func merge(_ db: Database, runs: [Int64]) throws {
         guard runs.count > 1 else { return }
         let run = try nextRun(db)
+        struct Cursor {
+            let blocks: Statement
+            var entries: [(uim: String, eventID: Int64, role: String)] = []
+            var position = 0
+
+            /// Moves to the next posting; false at the end of the run.
+            mutating func advance() throws -> Bool {
+                position += 1
+                while position >= entries.count {
+                    guard try blocks.step() else { return false }
+                    entries = try PostingIndex.decode(blocks.blob(0))
+                    position = 0
+                }
+                return true
+            }
+            var head: (uim: String, eventID: Int64, role: String) { entries[position] }
+        }
+        var cursors: [Cursor] = []
+        for old in runs {
+            var cursor = Cursor(blocks: try db.prepare("SELECT data FROM posting_blocks WHERE run = ? ORDER BY first_uim").bind([.integer(old)]))
+            cursor.position = -1
+            if try cursor.advance() { cursors.append(cursor) }
+        }
+        func less(_ a: (uim: String, eventID: Int64, role: String), _ b: (uim: String, eventID: Int64, role: String)) -> Bool {
+            let byUIM = codePointOrder(a.uim, b.uim)
+            if byUIM != 0 { return byUIM < 0 }
+            return a.eventID != b.eventID ? a.eventID < b.eventID : codePointOrder(a.role, b.role) < 0
+        }
+        var encoder = BlockEncoder()
+        while !cursors.isEmpty {
+            var smallest = 0
+            for k in 1..<cursors.count where less(cursors[k].head, cursors[smallest].head) { smallest = k }
+            let posting = cursors[smallest].head
+            if let block = encoder.add(uim: posting.uim, eventID: posting.eventID, role: posting.role) { try insert(db, block, run: run) }
+            if try !cursors[smallest].advance() { cursors.remove(at: smallest) }
+        }
+        if let block = encoder.finish() { try insert(db, block, run: run) }
         let list = runs.map(String.init).joined(separator: ",")
-        try db.execute("""
-            INSERT INTO postings(run, uim, event_id, role)
-            SELECT \(run), uim, event_id, role FROM postings WHERE run IN (\(list)) ORDER BY uim, event_id, role
-            """)
-        let merged = db.changes
-        try db.execute("DELETE FROM postings WHERE run IN (\(list))")
+        try db.execute("DELETE FROM posting_blocks WHERE run IN (\(list))")
         try db.execute("DELETE FROM posting_runs WHERE run IN (\(list))")
         try db.cached("INSERT INTO posting_runs(run, postings, level) VALUES (?, ?, ?)")
-            .bind([.integer(run), .integer(Int64(merged)), .integer(Int64(level(ofRunWith: merged)))]).run()
+            .bind([.integer(run), .integer(Int64(encoder.added)), .integer(Int64(level(ofRunWith: encoder.added)))]).run()
     }
 
     /// Deletes the postings of the event `eventID` whose stored raw bytes are `raw`, inside
     /// the caller's transaction (before or after the event row itself).
     static func remove(_ db: Database, eventID: Int64, raw: [UInt8]) throws {
-        let delete = try db.cached("""
-            DELETE FROM postings WHERE run IN (SELECT run FROM posting_runs) AND uim = ? AND event_id = ? AND role = ?
-            """)
+        var blockIDs = Set<Int64>()
         let references = references(ofRaw: raw)
+        let find = try db.cached("""
+            SELECT (SELECT b.id FROM posting_blocks b WHERE b.run = r.run AND b.first_uim <= ?1 ORDER BY b.first_uim DESC LIMIT 1)
+            FROM posting_runs r
+            """)
         for reference in references {
-            delete.reset()
-            try delete.bind([.text(reference.uim), .integer(eventID), .text(reference.role.rawValue)])
-            try delete.run()
+            try find.bind(.text(reference.uim), at: 1)
+            while try find.step() { if !find.isNull(0) { blockIDs.insert(find.int64(0)) } }
+            find.reset()
         }
         if references.isEmpty {
-            // Bytes that no longer give their references (they did when stored): scan the
-            // index rather than leave postings that a later event with a reused row ID
-            // would inherit.
-            try db.cached("DELETE FROM postings WHERE event_id = ?").bind([.integer(eventID)]).run()
+            // Bytes that no longer give their references (they did when stored): find the
+            // blocks naming the event (`",<id>,"` occurs in a block's text only as an
+            // entry's event ID) rather than leave postings that a later event with a reused
+            // row ID would inherit.
+            let scan = try db.cached("SELECT id FROM posting_blocks WHERE instr(data, ?) > 0")
+            blockIDs.formUnion(try scan.bind([.text("\",\(eventID),\"")]).rows { $0.int64(0) })
+        }
+        let read = try db.cached("SELECT data FROM posting_blocks WHERE id = ?")
+        for id in blockIDs.sorted() {
+            let entries = try decode(try read.bind([.integer(id)]).rows { $0.blob(0) }.first ?? [])
+            let kept = entries.filter { $0.eventID != eventID }
+            guard kept.count < entries.count else { continue }
+            if kept.isEmpty {
+                try db.cached("DELETE FROM posting_blocks WHERE id = ?").bind([.integer(id)]).run()
+                continue
+            }
+            var encoder = BlockEncoder()
+            for entry in kept where encoder.add(uim: entry.uim, eventID: entry.eventID, role: entry.role) != nil {
+                throw corrupt("block \(id) holds a UIM change past \(blockBytes) bytes")
+            }
+            // Fewer postings than before, so one block (it keeps its first_uim: the key
+            // stays below every UIM it holds and above the previous block's).
+            guard let block = encoder.finish() else { continue }
+            let update = try db.cached("UPDATE posting_blocks SET postings = ?, data = ? WHERE id = ?")
+            update.reset()
+            try update.bind(.integer(Int64(block.count)), at: 1)
+            try block.data.withUnsafeBytes { buffer throws in try update.bindText(buffer, at: 2) }
+            try update.bind(.integer(id), at: 3)
+            try update.run()
         }
     }
 

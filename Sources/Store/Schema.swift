@@ -110,5 +110,45 @@ public enum Schema {
               AND e.type IN ('AggregationEvent', 'AssociationEvent')
               AND e.action IN ('ADD', 'DELETE');
         """),
+        // The runs' postings packed into blocks (PostingIndex has the contract): one row per
+        // ~40 postings instead of one per posting. The views keep their columns.
+        Migration("0009-posting-blocks", """
+        CREATE TABLE posting_blocks (
+            id INTEGER PRIMARY KEY,
+            run INTEGER NOT NULL,
+            first_uim TEXT NOT NULL,
+            postings INTEGER NOT NULL,
+            data TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX posting_blocks_by_key ON posting_blocks(run, first_uim);
+        """, then: { db in
+            let runs = try db.prepare("SELECT run FROM posting_runs ORDER BY run").rows { $0.int64(0) }
+            let rows = try db.prepare("SELECT uim, event_id, role FROM postings WHERE run = ? ORDER BY uim, event_id, role")
+            for run in runs {
+                var encoder = PostingIndex.BlockEncoder()
+                try rows.bind([.integer(run)])
+                while try rows.step() {
+                    if let block = encoder.add(uim: rows.text(0) ?? "", eventID: rows.int64(1), role: rows.text(2) ?? "") {
+                        try PostingIndex.insert(db, block, run: run)
+                    }
+                }
+                rows.reset()
+                if let block = encoder.finish() { try PostingIndex.insert(db, block, run: run) }
+            }
+            try db.execute("""
+                DROP VIEW aggregation_links;
+                DROP VIEW uims;
+                DROP TABLE postings;
+                CREATE VIEW uims (uim, event_id, role) AS
+                    SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]')
+                    FROM posting_runs r CROSS JOIN posting_blocks b ON b.run = r.run CROSS JOIN json_each(b.data) j;
+                CREATE VIEW aggregation_links (parent, child, event_id, action) AS
+                    SELECT e.parent, c.uim, c.event_id, e.action
+                    FROM uims c JOIN events e ON e.id = c.event_id
+                    WHERE c.role IN ('child', 'class') AND e.parent IS NOT NULL
+                      AND e.type IN ('AggregationEvent', 'AssociationEvent')
+                      AND e.action IN ('ADD', 'DELETE');
+                """)
+        }),
     ])
 }

@@ -4,9 +4,10 @@ import Generator
 import Model
 @testable import Store
 
-/// The UIM index as sorted runs (migration 0008, `PostingIndex`): merges keep every posting
-/// exactly once, lookups through the `uims` view see all runs, stores made before 0008 keep
-/// their index, and a trace reads the same after merges as before.
+/// The UIM index as sorted runs of packed blocks (migrations 0008 and 0009, `PostingIndex`):
+/// merges keep every posting exactly once, lookups see all runs and every block boundary,
+/// stores made before 0008 and 0009 keep their index, and a trace reads the same after
+/// merges as before.
 @Suite struct PostingIndexTests {
     /// Every posting the events of `store` should have, as "uim|event|role" lines.
     func expectedPostings(_ store: EventStore) throws -> [String] {
@@ -24,7 +25,7 @@ import Model
     func runs(_ store: EventStore) throws -> [(run: Int64, postings: Int64, level: Int64, stored: Int64)] {
         try store.database.read { db in
             try db.prepare("""
-                SELECT r.run, r.postings, r.level, (SELECT count(*) FROM postings p WHERE p.run = r.run) FROM posting_runs r ORDER BY r.run
+                SELECT r.run, r.postings, r.level, (SELECT coalesce(sum(b.postings), 0) FROM posting_blocks b WHERE b.run = r.run) FROM posting_runs r ORDER BY r.run
                 """).rows { s in (s.int64(0), s.int64(1), s.int64(2), s.int64(3)) }
         }
     }
@@ -119,7 +120,7 @@ import Model
             #expect(live.allSatisfy { $0.postings == $0.stored && $0.level == Int64(PostingIndex.level(ofRunWith: Int($0.postings))) })
             #expect(Dictionary(grouping: live, by: \.level).values.allSatisfy { $0.count < PostingIndex.fanout })
             let orphans = try store.database.read { db in
-                try db.prepare("SELECT count(*) FROM postings WHERE run NOT IN (SELECT run FROM posting_runs)").rows { $0.int64(0) }
+                try db.prepare("SELECT count(*) FROM posting_blocks WHERE run NOT IN (SELECT run FROM posting_runs)").rows { $0.int64(0) }
             }
             #expect(orphans == [0])
         }
@@ -187,7 +188,7 @@ import Model
             }
         }
         let store = try EventStore(path: path)
-        #expect(try Schema.migrator.appliedNames(store.database).last == "0008-posting-runs")
+        #expect(try Schema.migrator.appliedNames(store.database).suffix(2) == ["0008-posting-runs", "0009-posting-blocks"])
         #expect(try storedPostings(store) == ["\(pack)|1|child", "\(carton)|1|parent"])
         #expect(try runs(store).map(\.postings) == [2])
         #expect(try runs(store).map(\.level) == [0])
@@ -202,5 +203,72 @@ import Model
                               origin: Fixtures.kazakhstan, actor: "t", source: "s", documentDigest: "d")
         #expect(try runs(store).count == 2)
         #expect(try store.trace(uim: pack).events.count == 2)
+    }
+    /// Many postings of one UIM, and UIMs on both sides of every block boundary.
+    @Test func blocksKeepAUIMTogetherAndLookupsFindEveryUIM() throws {
+        let directory = try TemporaryDirectory()
+        let database = try SerialDatabase(path: directory.path("db.sqlite"))
+        try Schema.migrator.migrate(database)
+        let busy = "https://id.gs1.org/00/048700010000000011"
+        var postings: [PostingIndex.Posting] = (1...(150)).map {
+            PostingIndex.Posting(uim: busy, eventID: Int64($0), role: "parent")
+        }
+        // Odd text survives the JSON (quote, backslash, control character, non-ASCII).
+        let odd = ["urn:x:\"quoted\"", "urn:x:back\\slash", "urn:x:tab\there", "urn:x:é", "urn:x:e\u{301}"]
+        let uims = (0..<(200)).map { "https://id.gs1.org/01/04870001000011/21/P\($0)" } + odd
+        for (i, uim) in uims.enumerated() {
+            postings.append(PostingIndex.Posting(uim: uim, eventID: Int64(1000 + i), role: "epc"))
+            postings.append(PostingIndex.Posting(uim: uim, eventID: Int64(1000 + i), role: "epc"))  // dropped: the same posting
+        }
+        try database.write { db in try PostingIndex.append(db, postings) }
+        try database.read { db in
+            let blocks = try db.prepare("SELECT first_uim, postings FROM posting_blocks ORDER BY first_uim").rows { ($0.text(0) ?? "", Int($0.int64(1))) }
+            #expect(blocks.count > 4)
+            #expect(blocks.reduce(0) { $0 + $1.1 } == 150 + uims.count)
+            #expect(blocks.contains { $0.0 == busy && $0.1 >= 150 }, "one block holds every posting of the busy UIM")
+            #expect(try PostingIndex.postings(db, uim: busy).count == 150)
+            for (i, uim) in uims.enumerated() {
+                let found = try PostingIndex.postings(db, uim: uim)
+                #expect(found.count == 1 && found[0].eventID == Int64(1000 + i) && found[0].role == "epc", "\(uim)")
+            }
+            #expect(try PostingIndex.postings(db, uim: "urn:x:not-there").isEmpty)
+            #expect(try PostingIndex.postings(db, uim: "").isEmpty)
+            // The view decodes the same postings.
+            let viewed = try db.prepare("SELECT uim FROM uims WHERE role = 'epc'").rows { $0.text(0) ?? "" }
+            #expect(viewed.sorted { codePointOrder($0, $1) < 0 } == uims.sorted { codePointOrder($0, $1) < 0 })
+        }
+    }
+
+    @Test func aStoreFromBeforeTheBlocksKeepsItsIndex() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("db.sqlite")
+        let carton = "https://id.gs1.org/01/14870001000018/21/CARTON1"
+        let packs = (0..<(60)).map { "https://id.gs1.org/01/04870001000011/21/PACK\($0)" }
+        // A store as 0001–0008 left it: one packing event, its postings as rows in two runs.
+        let database = try SerialDatabase(path: path)
+        try Migrator(Array(Schema.migrator.migrations.prefix { $0.name != "0009-posting-blocks" })).migrate(database)
+        let document = Fixtures.document([Fixtures.aggregation(parent: carton, children: packs, time: "2024-01-02T10:00:00Z")])
+        let event = document.events[0]
+        try database.write { db in
+            try db.prepare("""
+                INSERT INTO events(hash_id, type, event_time, event_time_text, time_zone_offset, record_time, action, origin, raw, parent)
+                VALUES (?, 'AggregationEvent', 0, '2024-01-02T10:00:00.000Z', '+00:00', 0, 'ADD', 'urn:fctc:party:KZ', ?, ?)
+                """).bind([.text(event.hashID), .blob(event.raw), .text(carton)]).run()
+            for (i, reference) in event.uims.enumerated() {
+                try db.prepare("INSERT INTO postings(run, uim, event_id, role) VALUES (?, ?, 1, ?)")
+                    .bind([.integer(Int64(1 + i % 2)), .text(reference.uim), .text(reference.role.rawValue)]).run()
+            }
+            try db.execute("INSERT INTO posting_runs(run, postings, level) SELECT run, count(*), 0 FROM postings GROUP BY run")
+        }
+        let store = try EventStore(path: path)
+        #expect(try Schema.migrator.appliedNames(store.database).last == "0009-posting-blocks")
+        #expect(try storedPostings(store) == expectedPostings(store))
+        #expect(try storedPostings(store).count == packs.count + 1)
+        #expect(try runs(store).map(\.stored) == [Int64(packs.count / 2 + 1), Int64(packs.count / 2)])
+        #expect(try store.trace(uim: packs[7]).levels.map(\.uim) == [packs[7], carton])
+        #expect(try store.trace(uim: carton).levels.count == packs.count + 1)
+        var query = EventQuery()
+        query.anyEPCs = [packs[3]]
+        #expect(try store.events(matching: query).count == 1)
     }
 }
