@@ -380,10 +380,11 @@ public final class EventStore: Sendable {
     public func counts(localOrigin: String) throws -> StoreCounts {
         let events = try eventCounts(localOrigin: localOrigin)
         return try database.read { db in
-            StoreCounts(events: events.events, localEvents: events.localEvents, receivedEvents: events.receivedEvents,
-                        uims: try Self.count(db, "SELECT count(DISTINCT uim) FROM uims"),
-                        aggregationLinks: try Self.count(db, "SELECT count(*) FROM aggregation_links"),
-                        auditRecords: events.auditRecords)
+            try db.execute("BEGIN")  // one snapshot for the events and the index
+            defer { try? db.execute("COMMIT") }
+            let index = try PostingIndex.counts(db)
+            return StoreCounts(events: events.events, localEvents: events.localEvents, receivedEvents: events.receivedEvents,
+                               uims: index.uims, aggregationLinks: index.aggregationLinks, auditRecords: events.auditRecords)
         }
     }
 

@@ -127,6 +127,13 @@ import Model
         #expect(documents >= 12)
         #expect(try runs(store).count < documents, "runs were merged")
         #expect(try storedPostings(store) == expectedPostings(store))
+        // The status counts (one ordered pass in Swift) agree with the views.
+        let (counted, viewed) = try store.database.read { db in
+            (try PostingIndex.counts(db),
+             try db.prepare("SELECT (SELECT count(DISTINCT uim) FROM uims), (SELECT count(*) FROM aggregation_links)").rows { (Int($0.int64(0)), Int($0.int64(1))) }[0])
+        }
+        #expect(counted.uims == viewed.0 && counted.aggregationLinks == viewed.1)
+        #expect(counted.uims > 1000 && counted.aggregationLinks > 1000)
     }
 
     @Test func aTraceReadsTheSameWhicheverRunsHoldItsPostings() throws {
@@ -270,5 +277,86 @@ import Model
         var query = EventQuery()
         query.anyEPCs = [packs[3]]
         #expect(try store.events(matching: query).count == 1)
+    }
+    @Test func blockTextIsReadBackExactlyAndAnythingElseIsACorruptIndex() throws {
+        let odd = ["urn:x:\"q\"", "urn:x:b\\s", "urn:x:\u{1}\u{1f}", "urn:x:é", "urn:x:e\u{301}", "urn:x:😀", ""]
+        var encoder = PostingIndex.BlockEncoder()
+        for (i, uim) in odd.sorted(by: { codePointOrder($0, $1) < 0 }).enumerated() {
+            #expect(encoder.add(uim: uim, eventID: Int64(i) * 1_000_000_007, role: i % 2 == 0 ? "epc" : "ro\"le") == nil)
+        }
+        let finished = encoder.finish()
+        let block = try #require(finished)
+        let decoded = try PostingIndex.decode(block.data)
+        #expect(decoded.map(\.uim) == odd.sorted(by: { codePointOrder($0, $1) < 0 }))
+        #expect(decoded.map(\.eventID) == (0..<odd.count).map { Int64($0) * 1_000_000_007 })
+        #expect(decoded.map(\.role) == (0..<odd.count).map { $0 % 2 == 0 ? "epc" : "ro\"le" })
+        // SQLite's JSON functions read the same text.
+        let directory = try TemporaryDirectory()
+        let database = try SerialDatabase(path: directory.path("db.sqlite"))
+        let viaSQLite = try database.read { db in
+            try db.prepare("SELECT json_extract(value, '$[0]') FROM json_each(?)").bind([.text(String(decoding: block.data, as: UTF8.self))]).rows { $0.text(0) ?? "" }
+        }
+        #expect(viaSQLite == decoded.map(\.uim))
+        for bad in ["", "[", "[[", "[[\"a\",1,\"b\"]", "[[\"a\",1,\"b\"]]x", "[[\"a\",,\"b\"]]", "[[\"a\",1]]",
+                    "CONTROL", "[[\"a\\n\",1,\"b\"]]", "[[\"a\\u0100\",1,\"b\"]]", "[[\"a\",99999999999999999999,\"b\"]]",
+                    "[ [\"a\",1,\"b\"]]", "{\"a\":1}"] {
+            var bytes = Array(bad.utf8)
+            if bad == "CONTROL" { bytes = Array("[[\"a".utf8) + [1] + Array("\",1,\"b\"]]".utf8) }
+            #expect(throws: StoreError.self, "\(bad)") { try PostingIndex.decode(bytes) }
+        }
+        #expect(try PostingIndex.decode(Array("[]".utf8)).isEmpty)
+    }
+
+    @Test func aTamperedBlockIsReportedNotSkipped() throws {
+        let directory = try TemporaryDirectory()
+        let store = try EventStore(path: directory.path("db.sqlite"))
+        let pack = "https://id.gs1.org/01/04870001000011/21/PACK1"
+        _ = try store.capture(Fixtures.document([Fixtures.object([pack])]), origin: Fixtures.kazakhstan, actor: "t", source: "s", documentDigest: "d")
+        try store.database.write { db in try db.execute("UPDATE posting_blocks SET data = '[[\"' || first_uim || '\",1,epc]]'") }
+        do {
+            _ = try store.trace(uim: pack)
+            Issue.record("a trace over a corrupt block answered")
+        } catch let error as StoreError {
+            #expect(error.code == "store.index.corrupt")
+        }
+    }
+    /// Random damage to block text never crashes the reader: it is refused as corrupt, or
+    /// (when the damage leaves text the encoder could have written) read as that text.
+    @Test func damagedBlocksAreRefusedOrReadExactly() throws {
+        var encoder = PostingIndex.BlockEncoder()
+        for (i, uim) in ["urn:x:\"q\"", "urn:x:a", "urn:x:b\\c", "urn:x:é\u{1}"].enumerated() {
+            _ = encoder.add(uim: uim, eventID: Int64(i + 1) * 97, role: "child")
+        }
+        let finished = encoder.finish()
+        let original = try #require(finished).data
+        var state: UInt64 = 0x0DDB_A11
+        func next() -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int(truncatingIfNeeded: state >> 33)
+        }
+        var refused = 0
+        for _ in 0..<20_000 {
+            var bytes = original
+            for _ in 0...(next() % 3) {
+                switch next() % 3 {
+                case 0: bytes[next() % bytes.count] = UInt8(truncatingIfNeeded: next())
+                case 1: bytes.remove(at: next() % bytes.count)
+                default: bytes.insert(Array("[]\",\\u0123456789".utf8)[next() % 16], at: next() % (bytes.count + 1))
+                }
+                if bytes.isEmpty { break }
+            }
+            do {
+                let entries = try PostingIndex.decode(bytes)
+                var again = PostingIndex.BlockEncoder()
+                var blocks = entries.compactMap { again.add(uim: $0.uim, eventID: $0.eventID, role: $0.role) }
+                if let last = again.finish() { blocks.append(last) }
+                // Read back, the entries re-encode to a valid block that reads the same.
+                #expect(try blocks.flatMap { try PostingIndex.decode($0.data) }.map(\.eventID) == entries.map(\.eventID))
+            } catch let error as StoreError {
+                #expect(error.code == "store.index.corrupt")
+                refused += 1
+            }
+        }
+        #expect(refused > 10_000)
     }
 }
