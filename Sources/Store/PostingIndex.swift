@@ -167,8 +167,8 @@ public enum PostingIndex {
         /// what this encoder wrote).
         mutating func add(uim: UnsafeBufferPointer<UInt8>, eventID: Int64, role: UnsafeBufferPointer<UInt8>,
                           entry: UnsafeBufferPointer<UInt8>? = nil) -> Block? {
-            let sameUIM = count > 0 && uim.elementsEqual(last)
-            if sameUIM && eventID == lastEvent && role.elementsEqual(lastRole) { return nil }
+            let sameUIM = count > 0 && Self.equal(uim, last)
+            if sameUIM && eventID == lastEvent && Self.equal(role, lastRole) { return nil }
             var closed: Block?
             if count > 0 && data.count >= PostingIndex.blockBytes && !sameUIM { closed = finish() }
             if count == 0 {
@@ -206,6 +206,12 @@ public enum PostingIndex {
             var uim = uim
             var role = role
             return uim.withUTF8 { u in role.withUTF8 { r in add(uim: u, eventID: eventID, role: r) } }
+        }
+
+        static func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: [UInt8]) -> Bool {
+            guard a.count == b.count else { return false }
+            guard a.count > 0 else { return true }
+            return b.withUnsafeBufferPointer { memcmp(a.baseAddress!, $0.baseAddress!, a.count) == 0 }
         }
 
         /// Closes the block under way, if any.

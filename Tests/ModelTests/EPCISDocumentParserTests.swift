@@ -99,6 +99,24 @@ import Testing
         #expect(single.events.count == 1)
     }
 
+    /// Each (UIM, role) once, whether an event names a few identifiers or many; UIMs that
+    /// Swift calls equal but whose bytes differ stay apart, as they are in the index.
+    @Test func uimReferencesAreDistinctByBytes() throws {
+        func references(_ epcs: [String], children: [String] = []) throws -> [UIMReference] {
+            let list = epcs.map { "\"\($0)\"" }.joined(separator: ",")
+            let childList = children.map { "\"\($0)\"" }.joined(separator: ",")
+            let event = #"{"type":"AggregationEvent","eventTime":"2024-01-01T10:00:00Z","eventTimeZoneOffset":"+00:00","action":"ADD","parentID":"urn:x:p","childEPCs":["# + childList + "]}"
+            let object = #"{"type":"ObjectEvent","eventTime":"2024-01-01T10:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","epcList":["# + list + "]}"
+            return try EPCISDocumentParser.parse(Self.document([children.isEmpty ? object : event]), name: "d").events[0].uims
+        }
+        let few = try references(["urn:x:a", "urn:x:b", "urn:x:a", "urn:x:\u{e9}", "urn:x:e\u{301}"])
+        #expect(few.map(\.uim) == ["urn:x:a", "urn:x:b", "urn:x:\u{e9}", "urn:x:e\u{301}"])
+        let many = (0..<100).map { "urn:x:\($0 % 60)" }
+        #expect(try references(many).map(\.uim) == (0..<60).map { "urn:x:\($0)" })
+        let roles = try references([], children: ["urn:x:p", "urn:x:c", "urn:x:c"])
+        #expect(roles.map { "\($0.role.rawValue) \($0.uim)" } == ["parent urn:x:p", "child urn:x:p", "child urn:x:c"])
+    }
+
     @Test func uimIndexCoversEveryRole() throws {
         let aggregation = #"{"type":"AggregationEvent","eventTime":"2024-01-01T10:00:00Z","eventTimeZoneOffset":"+00:00","action":"ADD","parentID":"urn:epc:id:sscc:0614141.1234567890","childEPCs":["urn:epc:id:sgtin:0614141.107346.2017"],"childQuantityList":[{"epcClass":"urn:epc:class:lgtin:4012345.012345.998877","quantity":10}]}"#
         let event = try EPCISDocumentParser.parse(Array(aggregation.utf8), name: "a").events[0]

@@ -200,11 +200,20 @@ public enum EPCISDocumentParser {
         let readPoint = try identifierOf("readPoint")
         let bizLocation = try identifierOf("bizLocation")
 
+        // Each (UIM, role) once, UIMs compared as bytes (as the index orders and matches
+        // them): a scan of the few references an event usually has, a set of byte strings
+        // once there are many.
         var uims: [UIMReference] = []
-        var seen = Set<UIMReference>()
+        var seen: Set<[UInt8]>?
         func add(_ identifier: String, _ role: UIMRole) {
             let reference = UIMReference(uim: canonical(identifier), role: role)
-            if seen.insert(reference).inserted { uims.append(reference) }
+            if seen == nil {
+                if uims.contains(where: { $0.role == role && codePointOrder($0.uim, reference.uim) == 0 }) { return }
+                uims.append(reference)
+                if uims.count == 32 { seen = Set(uims.map { Array($0.role.rawValue.utf8) + [0] + Array($0.uim.utf8) }) }
+            } else if seen!.insert(Array(role.rawValue.utf8) + [0] + Array(reference.uim.utf8)).inserted {
+                uims.append(reference)
+            }
         }
         let parentID = try string("parentID")
         if let parentID {

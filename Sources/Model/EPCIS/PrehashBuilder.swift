@@ -53,8 +53,7 @@ public struct PrehashBuilder {
 
     /// The CBV 2.0 pre-hash string of `event`.
     public func prehash(of event: JSONObject) -> String {
-        box.work.build(event)
-        return String(decoding: box.work.out, as: UTF8.self)
+        box.work.prehash(of: event).prehash
     }
 
     /// The hash ID of `event`.
@@ -64,8 +63,7 @@ public struct PrehashBuilder {
 
     /// The pre-hash string of `event` and its hash ID, hashing the bytes as built.
     func prehashAndID(of event: JSONObject) -> (prehash: String, hashID: String) {
-        box.work.build(event)
-        return (String(decoding: box.work.out, as: UTF8.self), EventHash.hashID(prehashBytes: box.work.out))
+        box.work.prehash(of: event)
     }
 }
 
@@ -221,6 +219,13 @@ struct PrehashWorkspace {
     }
 
     // MARK: - The event
+
+    /// The pre-hash string of `event` and its hash ID. (Called through the builder's box:
+    /// reading `out` from outside would copy the whole workspace first.)
+    mutating func prehash(of event: JSONObject) -> (prehash: String, hashID: String) {
+        build(event)
+        return (String(decoding: out, as: UTF8.self), EventHash.hashID(prehashBytes: out))
+    }
 
     /// Writes the pre-hash of `event` into `out`.
     mutating func build(_ event: JSONObject) {
@@ -635,7 +640,9 @@ struct ValueMemo {
             let numeric = PythonNumber.canonicalIfNumeric(vocabulary) ?? vocabulary
             value = memo.normalize(numeric) ?? numeric
         }
-        let answer: [UInt8]? = value.utf8.elementsEqual(bytes) ? nil : Array(value.utf8)
+        var canonical = value
+        let same = canonical.withUTF8 { compareBytes($0.baseAddress, $0.count, bytes.baseAddress, bytes.count) == 0 }
+        let answer: [UInt8]? = same ? nil : Array(value.utf8)
         entries[slot] = Entry(key: Array(bytes), answer: answer, blank: stripped.isEmpty)
         return (answer, stripped.isEmpty)
     }
