@@ -42,7 +42,7 @@ let package = Package(
         .executableTarget(name: "fedtrace", dependencies: ["CLI"]),
 
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
-        .testTarget(name: "ModelTests", dependencies: ["Model"], exclude: ["Vectors"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Generator"], exclude: ["Vectors"]),
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "Model"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Model", "Generator"]),
         .testTarget(name: "GeneratorTests", dependencies: ["Generator", "Model"]),
@@ -55,6 +55,6 @@ let package = Package(
         // Enquiries and evidence (docs/hub.md §3–§4): message formats, two in-process nodes over mutual TLS, the CLI.
         .testTarget(name: "EnquiryTests", dependencies: ["CLI", "Node", "Sync", "Net", "Store", "Policy", "Model", "Crypto"]),
         // Multi-node tests: real `fedtrace serve` processes (the built binary) on loopback.
-        .testTarget(name: "FederationTests", dependencies: ["TestSupport", "Node", "Sync", "Store", "Model", "Crypto", "Net", "Policy"]),
+        .testTarget(name: "FederationTests", dependencies: ["TestSupport", "Node", "Sync", "Store", "Model", "Crypto", "Net", "Policy", "Generator"]),
     ]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Generator
 import Crypto
 import Model
 import Policy
@@ -16,7 +17,7 @@ extension FederationTests {
             let environment = ProcessInfo.processInfo.environment
             let seed = environment["FEDTRACE_CRASH_SEED"].flatMap(UInt64.init) ?? 20_261_124
             let iterations = environment["FEDTRACE_CRASH_ITERATIONS"].flatMap(Int.init) ?? 20
-            var random = SeededRandom(seed: seed)
+            var random = SplitMix64(seed: seed)
             print("kill -9: seed \(seed) (FEDTRACE_CRASH_SEED), \(iterations) iterations (FEDTRACE_CRASH_ITERATIONS)")
 
             let cluster = try Cluster("kill-9", parties: ["KZ", "UA"])

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Generator
 import Crypto
 import Model
 import Net
@@ -92,7 +93,7 @@ extension FederationTests {
             let scope = try forge.delta(signer: kzKeys, origin: kzParty, flow: "kz-to-ua", sequence: position + 1, previous: positionHash, events: bad)
             try refusals.expect("out of scope", try post(asKZ, scope.sealed, scope.routing), status: 422, code: "delta.out-of-scope")
             // 7. Garbage bodies.
-            var generator = SeededRandom(seed: 7)
+            var generator = SplitMix64(seed: 7)
             let noise = (0..<3000).map { _ in UInt8.random(in: 0...255, using: &generator) }
             try refusals.expect("random bytes", try post(asKZ, noise, next.routing), status: 422, code: "delta.seal")
             try refusals.expect("JSON body", try post(asKZ, Array(#"{"events":[]}"#.utf8), next.routing), status: 422, code: "delta.seal")

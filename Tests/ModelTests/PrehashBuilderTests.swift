@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Generator
 @testable import Model
 
 /// The byte-oriented `PrehashBuilder` against the tree-of-strings builder it replaced
@@ -63,7 +64,7 @@ import Testing
     /// and offset-like names, `#text`/`type` members, skipped keys, nested arrays,
     /// numbers, booleans, null, white space, URNs, Digital Links and bare CBV words.
     @Test func sameAsTheReferenceOnRandomEvents() throws {
-        var random = SeededRandom(seed: 0x5EED_2026_1124)
+        var random = SplitMix64(seed: 0x5EED_2026_1124)
         var mismatches = 0
         var total = 0
         for document in 0..<40 {
@@ -88,19 +89,8 @@ import Testing
     }
 }
 
-/// A small deterministic generator (SplitMix64), so a failing case can be reproduced.
-struct SeededRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+/// Draws for the random events (a seeded `SplitMix64`, so a failing case can be reproduced).
+extension SplitMix64 {
     mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
     mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
     mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
@@ -135,7 +125,7 @@ enum RandomEvent {
     ]
     static let numbers = ["1", "2.5", "-0", "1e21", "0.1", "100", "-7.25e-3", "0"]
 
-    static func make(_ random: inout SeededRandom) -> JSONObject {
+    static func make(_ random: inout SplitMix64) -> JSONObject {
         var members: [JSONObject.Member] = [.init(key: "type", value: .string(random.pick(eventTypes)))]
         if random.chance(90) { members.append(.init(key: "eventTime", value: .string(random.pick(Array(strings[0..<3]))))) }
         if random.chance(80) { members.append(.init(key: "eventTimeZoneOffset", value: "+05:00")) }
@@ -149,7 +139,7 @@ enum RandomEvent {
         return JSONObject(members)
     }
 
-    static func value(for key: String, _ random: inout SeededRandom, depth: Int) -> JSONValue {
+    static func value(for key: String, _ random: inout SplitMix64, depth: Int) -> JSONValue {
         if key.hasSuffix("List") || key == "childEPCs", random.chance(85) {
             let count = random.below(4)
             return .array((0..<count).map { _ in element(for: key, &random, depth: depth + 1) })
@@ -157,7 +147,7 @@ enum RandomEvent {
         return leafOrObject(&random, depth: depth)
     }
 
-    static func element(for key: String, _ random: inout SeededRandom, depth: Int) -> JSONValue {
+    static func element(for key: String, _ random: inout SplitMix64, depth: Int) -> JSONValue {
         switch key {
         case "bizTransactionList", "sourceList", "destinationList":
             let member = key == "bizTransactionList" ? "bizTransaction" : (key == "sourceList" ? "source" : "destination")
@@ -177,7 +167,7 @@ enum RandomEvent {
         }
     }
 
-    static func leafOrObject(_ random: inout SeededRandom, depth: Int) -> JSONValue {
+    static func leafOrObject(_ random: inout SplitMix64, depth: Int) -> JSONValue {
         switch random.below(depth >= 3 ? 6 : 9) {
         case 0, 1, 2: return .string(random.pick(strings))
         case 3: return .number(random.pick(numbers))
