@@ -57,9 +57,13 @@ public final class HubService: Sendable {
         thread.start()
     }
 
+    /// Stops the expiry job and waits for a notification under way (at most its client's
+    /// timeouts): once this returns, nothing of the hub's holds its node (and store) open.
     public func stop() {
         stopped.store(true, ordering: .sequentiallyConsistent)
         if started.exchange(false, ordering: .sequentiallyConsistent) { done.wait() }
+        notifier.sync {}
+        clients.withLock { $0.removeAll() }
     }
 
     func statuses(now: Date) throws -> [AgreementStatus] {
@@ -143,8 +147,8 @@ public final class HubService: Sendable {
     /// that cannot be reached still finds the message when it pulls.
     func notify(_ recipient: PartyID) {
         notifier.async { [self] in
-            guard let entry = try? directory.entry(for: recipient) else { return }
-            for endpoint in entry.endpoints {
+            guard !stopped.load(ordering: .sequentiallyConsistent), let entry = try? directory.entry(for: recipient) else { return }
+            for endpoint in entry.endpoints where !stopped.load(ordering: .sequentiallyConsistent) {
                 do {
                     let client = try client(for: recipient.urn, endpoint: endpoint)
                     let response = try client.send(HTTPRequest(method: .post, target: "/fed/v1/mailbox/notify"))

@@ -385,4 +385,51 @@ import TestSupport
             #expect(error.code == "enquiry.hub-not-ready" && error.reason.contains(code), "\(error)")
         }
     }
+    /// A notification to a recipient that never answers (a listening socket nobody
+    /// accepts on) is under way when the hub stops: `stop` waits for it, so nothing of the
+    /// hub's holds its node and store open afterwards (a demo on a full disk once found the
+    /// hub's store still open after every server had stopped).
+    @Test func stoppingTheHubWaitsForANotificationUnderWay() throws {
+        let f = try Self.federation("relay-hub-stop")
+        let hole = try SilentListener()
+        let hubServer = try NodeServer.start(node: f.hub, syncSettings: Self.settings)
+        defer { hubServer.shutdown(timeout: .seconds(5)) }
+        try SyncStore(f.ua.store).addPeer(party: Self.hub.urn, endpoint: "127.0.0.1:\(hubServer.federationPort!)", sealingCertificate: nil)
+        _ = try DirectoryService(node: f.ua).publish(endpoints: ["127.0.0.1:\(hole.port)"], uimPatterns: [], competentAuthorities: [])
+        var hub: HubService? = HubService(node: f.hub)
+        weak let released = hub
+        hub!.notify(Self.ua)
+        Thread.sleep(forTimeInterval: 0.3)  // connecting to the silent listener
+        let stopping = Date()
+        hub!.stop()
+        #expect(Date().timeIntervalSince(stopping) > 0.5, "stop returned while the notification was under way")
+        hub = nil
+        #expect(released == nil, "the notification still holds the hub after stop")
+    }
+}
+
+/// A TCP socket listening on 127.0.0.1 that never accepts: connections complete in the
+/// kernel's backlog and then hear nothing.
+final class SilentListener {
+    let descriptor: Int32
+    let port: Int
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = fd >= 0 && withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && listen(fd, 8) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else {
+            if fd >= 0 { close(fd) }
+            throw NodeError(code: "test", reason: "cannot listen: \(String(cString: strerror(errno)))")
+        }
+        descriptor = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close(descriptor) }
 }
