@@ -259,11 +259,7 @@ public final class EventStore: Sendable {
         return try database.read { db in
             for condition in uimConditions {
                 var ids = Set<Int64>()
-                for uim in condition.uims {
-                    for posting in try PostingIndex.postings(db, uim: uim) where condition.roles?.contains(posting.role) ?? true {
-                        ids.insert(posting.eventID)
-                    }
-                }
+                for uim in condition.uims { ids.formUnion(try Self.eventIDs(db, uim: uim, roles: condition.roles)) }
                 conditions.append("e.id IN (SELECT value FROM json_each(?))")
                 arguments.append(.text(Self.jsonList(ids)))
             }
