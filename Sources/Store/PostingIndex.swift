@@ -209,9 +209,7 @@ public enum PostingIndex {
         }
 
         static func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: [UInt8]) -> Bool {
-            guard a.count == b.count else { return false }
-            guard a.count > 0 else { return true }
-            return b.withUnsafeBufferPointer { memcmp(a.baseAddress!, $0.baseAddress!, a.count) == 0 }
+            a.count == b.count && b.withUnsafeBufferPointer { compareBytes(a, $0) == 0 }
         }
 
         /// Closes the block under way, if any.
@@ -383,14 +381,7 @@ public enum PostingIndex {
         }
 
         static func order(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> Int {
-            a.withUnsafeBufferPointer { x in
-                b.withUnsafeBufferPointer { y in
-                    let common = min(x.count, y.count)
-                    let c = common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common)
-                    if c != 0 { return c < 0 ? -1 : 1 }
-                    return x.count < y.count ? -1 : (x.count > y.count ? 1 : 0)
-                }
-            }
+            a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in compareBytes(x, y) } }
         }
     }
 
@@ -425,15 +416,6 @@ public enum PostingIndex {
         return found
     }
 
-    /// The indices of `postings` in key order (uim, event_id, role), as SQLite's BINARY
-    /// collation orders them. The sort runs on the writer's path, so it sorts plain
-    /// (offset, length, event, role) records over one byte buffer with `memcmp` rather than
-    /// the postings themselves (sorting those, with their reference-counted strings, was
-    /// 11% of all capture CPU).
-    static func keyOrder(_ postings: [Posting]) -> [Int] {
-        sortedKeys(postings).keys.map(\.index)
-    }
-
     /// A posting's sort key: its UIM as a range of `bytes`, its event, its role's rank.
     struct SortKey {
         let start: Int
@@ -443,8 +425,11 @@ public enum PostingIndex {
         let index: Int
     }
 
-    /// The keys of `postings` in key order, the buffer holding their UIMs, and the roles
-    /// by rank.
+    /// The keys of `postings` in key order (uim, event_id, role), as SQLite's BINARY
+    /// collation orders them, the buffer holding their UIMs, and the roles by rank. The
+    /// sort runs on the writer's path, so it sorts plain (offset, length, event, role)
+    /// records over one byte buffer rather than the postings themselves (sorting those,
+    /// with their reference-counted strings, was 11% of all capture CPU).
     static func sortedKeys(_ postings: [Posting]) -> (bytes: [UInt8], keys: [SortKey], roles: [[UInt8]]) {
         let roles = Set(postings.map(\.role)).sorted { codePointOrder($0, $1) < 0 }
         let roleRank = Dictionary(uniqueKeysWithValues: roles.enumerated().map { ($1, $0) })
@@ -461,9 +446,8 @@ public enum PostingIndex {
         bytes.withUnsafeBufferPointer { buffer in
             let base = buffer.baseAddress!
             keys.sort { a, b in
-                let c = memcmp(base + a.start, base + b.start, min(a.count, b.count))
+                let c = compareBytes(base + a.start, a.count, base + b.start, b.count)
                 if c != 0 { return c < 0 }
-                if a.count != b.count { return a.count < b.count }
                 if a.event != b.event { return a.event < b.event }
                 return a.role < b.role
             }

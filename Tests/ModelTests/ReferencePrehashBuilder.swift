@@ -64,11 +64,6 @@ struct ReferencePrehashBuilder {
         return out
     }
 
-    /// The hash ID of `event`.
-    func hashID(of event: JSONObject) -> String {
-        EventHash.hashID(prehash: prehash(of: event))
-    }
-
     // MARK: - JSON to tree (`_json_to_py`)
 
     func node(from value: JSONValue) -> ReferenceHashNode {

@@ -102,7 +102,7 @@ import Model
             }
             return try db.prepare("SELECT i FROM p ORDER BY uim, event_id, role").rows { Int($0.int64(0)) }
         }
-        #expect(PostingIndex.keyOrder(postings) == sqliteOrder)
+        #expect(PostingIndex.sortedKeys(postings).keys.map(\.index) == sqliteOrder)
         #expect(Set(sqliteOrder).count == postings.count)
     }
 

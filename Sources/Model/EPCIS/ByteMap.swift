@@ -99,9 +99,10 @@ extension ByteMap {
 }
 
 /// Byte order of two byte strings as −1, 0 or 1 (for UTF-8, code point order: Python's
-/// `str` order), eight bytes at a time while they agree.
+/// `str` order; SQLite's BINARY collation), eight bytes at a time while they agree. The one
+/// byte comparison of the pre-hash, `codePointOrder` and the store's index.
 /// A pointer may be nil only when its count is 0 (an empty buffer may have no address).
-@inline(__always) func compareBytes(_ a: UnsafePointer<UInt8>?, _ aCount: Int, _ b: UnsafePointer<UInt8>?, _ bCount: Int) -> Int {
+@inlinable @inline(__always) public func compareBytes(_ a: UnsafePointer<UInt8>?, _ aCount: Int, _ b: UnsafePointer<UInt8>?, _ bCount: Int) -> Int {
     let common = min(aCount, bCount)
     guard common > 0, let a, let b else { return aCount < bCount ? -1 : (aCount > bCount ? 1 : 0) }
     var i = 0
@@ -120,4 +121,9 @@ extension ByteMap {
         i += 1
     }
     return aCount < bCount ? -1 : (aCount > bCount ? 1 : 0)
+}
+
+/// `compareBytes` over two buffers.
+@inlinable @inline(__always) public func compareBytes(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Int {
+    compareBytes(a.baseAddress, a.count, b.baseAddress, b.count)
 }

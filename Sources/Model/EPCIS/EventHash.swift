@@ -312,18 +312,7 @@ final class NormalizeMemo {
 @inline(__always) public func codePointOrder(_ a: String, _ b: String) -> Int {
     var a = a
     var b = b
-    return a.withUTF8 { x in
-        b.withUTF8 { y in
-            let common = min(x.count, y.count)
-            var i = 0
-            while i < common {
-                let p = x[i], q = y[i]
-                if p != q { return p < q ? -1 : 1 }
-                i += 1
-            }
-            return x.count < y.count ? -1 : (x.count > y.count ? 1 : 0)
-        }
-    }
+    return a.withUTF8 { x in b.withUTF8 { y in compareBytes(x, y) } }
 }
 
 extension String {

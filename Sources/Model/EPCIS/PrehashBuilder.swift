@@ -56,11 +56,6 @@ public struct PrehashBuilder {
         box.work.prehash(of: event).prehash
     }
 
-    /// The hash ID of `event`.
-    public func hashID(of event: JSONObject) -> String {
-        prehashAndID(of: event).hashID
-    }
-
     /// The pre-hash string of `event` and its hash ID, hashing the bytes as built.
     func prehashAndID(of event: JSONObject) -> (prehash: String, hashID: String) {
         box.work.prehash(of: event)
