@@ -32,6 +32,13 @@ public final class Database {
 
     /// Page cache per connection, KiB (64 MiB).
     static let cacheKiB = 65_536
+    /// Page size of a database this connection creates (an existing file keeps its own).
+    /// An event row (raw JSON of ~1 KB plus its indexed fields, ~1.45 KB for generated
+    /// events) fits twice in a 4 KiB page, which wastes a third of every page; at 16 KiB
+    /// eleven rows share a page and each page carries more per write. Measured at 200k
+    /// events (docs/performance.md): capture 1.4 times as fast, 16% smaller file, half the
+    /// kernel write time.
+    static let pageBytes = 16_384
     /// Memory-mapped I/O window (1 GiB of address space, not resident memory).
     static let mmapBytes = 1 << 30
 
@@ -50,6 +57,9 @@ public final class Database {
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, 10_000)
         if !readOnly {
+            // Must precede the first write (switching to WAL writes the header); a no-op
+            // on a database that already has pages.
+            try execute("PRAGMA page_size=\(Self.pageBytes)")
             try execute("PRAGMA journal_mode=WAL")
         }
         try execute("PRAGMA synchronous=FULL")

@@ -162,7 +162,8 @@ import TestSupport
 
 /// Issue 9, "Bad input": `fedtrace demo` on a full disk says so and leaves nothing running.
 ///
-/// The full disk is a 3 MiB tmpfs, which needs root (CAP_SYS_ADMIN); where mounting is not
+/// The full disk is an 8 MiB tmpfs (room for the four nodes' empty stores of 16 KiB pages,
+/// not for the demo's data), which needs root (CAP_SYS_ADMIN); where mounting is not
 /// allowed the test is skipped rather than faked. The demo runs in this process, as
 /// `fedtrace demo` does, so "nothing running" means its four nodes' ports are closed once it
 /// has returned.
@@ -172,7 +173,7 @@ import TestSupport
     /// Mounts the tmpfs once for the suite; false where this machine does not allow it.
     static let mounted: Bool = {
         try? FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
-        return run("/bin/mount", ["-t", "tmpfs", "-o", "size=3m", "tmpfs", mountpoint])
+        return run("/bin/mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", mountpoint])
     }()
 
     static func run(_ tool: String, _ arguments: [String]) -> Bool {

@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import Testing
 import Model
@@ -144,5 +145,30 @@ import Model
             let sync = try db.prepare("PRAGMA synchronous")
             #expect(try sync.step() && sync.int64(0) == 2, "FULL: durable before commit returns")
         }
+    }
+
+    @Test func aNewStoreUsesLargePagesAndAnOldOneKeepsItsOwn() throws {
+        let directory = try TemporaryDirectory()
+        func pageSize(_ store: EventStore) throws -> Int64 {
+            try store.database.read { db in
+                let statement = try db.prepare("PRAGMA page_size")
+                #expect(try statement.step())
+                return statement.int64(0)
+            }
+        }
+        #expect(try pageSize(EventStore(path: directory.path("new.sqlite"))) == Int64(Database.pageBytes))
+
+        // A store created before page_size was set (SQLite's 4 KiB default) keeps its pages.
+        let oldPath = directory.path("old.sqlite")
+        var handle: OpaquePointer?
+        #expect(sqlite3_open(oldPath, &handle) == SQLITE_OK)
+        #expect(sqlite3_exec(handle, "PRAGMA page_size=4096; PRAGMA journal_mode=WAL; CREATE TABLE t(x)", nil, nil, nil) == SQLITE_OK)
+        sqlite3_close(handle)
+        let old = try EventStore(path: oldPath)
+        #expect(try pageSize(old) == 4096)
+        let result = try old.capture(Fixtures.document([Fixtures.object(["urn:epc:id:sgtin:4012345.011111.1"])]),
+                                     origin: Fixtures.kazakhstan, actor: "test", source: "old", documentDigest: "d")
+        #expect(result.captured == 1)
+        #expect(try old.verifyAudit().isIntact)
     }
 }
