@@ -59,9 +59,13 @@ public enum EPCISDocumentParser {
     /// slices validated on every core at once (each event's hash depends only on the event
     /// and the document's `HashContext`); the result, and the error reported (the first in
     /// document order), are the same as one pass in order would give.
+    ///
+    /// Slices borrow builders from a pool (one builder per slice running at once), so the
+    /// values a builder remembers (identifiers that recur across the document: a pack
+    /// commissioned early and packed later) serve the whole document, and builders are set
+    /// up and freed once per core rather than once per slice.
     static func validateAll(_ objects: [JSONObject], bytes: [UInt8], context: HashContext, name: String) throws(ModelError) -> [EPCISEvent] {
-        @Sendable func slice(_ range: Range<Int>) -> Result<[EPCISEvent], ModelError> {
-            let builder = PrehashBuilder(context: context)   // one per slice: its memo is not shared
+        @Sendable func slice(_ range: Range<Int>, _ builder: PrehashBuilder) -> Result<[EPCISEvent], ModelError> {
             var events: [EPCISEvent] = []
             events.reserveCapacity(range.count)
             for index in range {
@@ -74,10 +78,13 @@ public enum EPCISDocumentParser {
             return .success(events)
         }
         let slices = (objects.count + sliceSize - 1) / sliceSize
-        guard slices > 1 else { return try slice(0..<objects.count).get() }
+        guard slices > 1 else { return try slice(0..<objects.count, PrehashBuilder(context: context)).get() }
         let results = SliceResults(count: slices)
+        let builders = BuilderPool(context: context)
         DispatchQueue.concurrentPerform(iterations: slices) { k in
-            results.set(k, slice((k * sliceSize)..<min(objects.count, (k + 1) * sliceSize)))
+            let builder = builders.take()
+            results.set(k, slice((k * sliceSize)..<min(objects.count, (k + 1) * sliceSize), builder))
+            builders.put(builder)
         }
         var events: [EPCISEvent] = []
         events.reserveCapacity(objects.count)
@@ -297,6 +304,30 @@ public enum EPCISDocumentParser {
                           eventTime: eventTime, eventTimeZoneOffset: offset, recordTime: recordTime, action: action,
                           bizStep: bizStep, disposition: disposition, readPoint: readPoint, bizLocation: bizLocation,
                           parentID: parentID.map(canonical), uims: uims, declaresError: declaresError)
+    }
+}
+
+/// Builders for the slices of one document: a slice takes one (or gets a new one when all
+/// are in use) and puts it back when done, so there are as many as slices ever ran at once.
+private final class BuilderPool: @unchecked Sendable {
+    // @unchecked Sendable: `free` is only touched between wait() and signal() of `lock`.
+    private let lock = DispatchSemaphore(value: 1)
+    private var free: [PrehashBuilder] = []
+    private let context: HashContext
+
+    init(context: HashContext) { self.context = context }
+
+    func take() -> PrehashBuilder {
+        lock.wait()
+        let builder = free.popLast()
+        lock.signal()
+        return builder ?? PrehashBuilder(context: context)
+    }
+
+    func put(_ builder: PrehashBuilder) {
+        lock.wait()
+        free.append(builder)
+        lock.signal()
     }
 }
 
