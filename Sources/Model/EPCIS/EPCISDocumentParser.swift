@@ -27,29 +27,26 @@ public enum EPCISDocumentParser {
     }()
 
     /// Parses `bytes`; `name` (a file name or "request body") prefixes every error.
+    ///
+    /// The document is read as a `JSONTape`: validation and the pre-hash read each event in
+    /// place, and an event's `body` is parsed from its raw bytes only if someone asks.
     public static func parse(_ bytes: [UInt8], name: String, limits: JSONParser.Limits = Self.limits) throws(ModelError) -> EPCISDocument {
-        let root: JSONValue
+        let tape: JSONTape
         do {
-            root = try JSONParser.parse(bytes, limits: limits)
+            tape = try JSONTape.parse(bytes, limits: limits)
         } catch {
             throw ModelError(code: "epcis.json", reason: "\(name): \(error.description)")
         }
-        guard case .object(let document) = root else {
-            throw ModelError(code: "epcis.document", reason: "\(name): the top level must be a JSON object, found \(root.typeDescription)")
+        guard tape.kind(tape.root) == .object else {
+            throw ModelError(code: "epcis.document", reason: "\(name): the top level must be a JSON object, found \(tape.typeDescription(tape.root))")
         }
-        let (kind, eventValues) = try eventList(of: document, name: name)
-        var objects: [JSONObject] = []
-        objects.reserveCapacity(eventValues.count)
-        for (index, value) in eventValues.enumerated() {
-            guard case .object(let object) = value else {
-                throw ModelError(code: "epcis.event", reason: "\(name): event \(index): must be a JSON object, found \(value.typeDescription)")
-            }
-            objects.append(object)
+        let (kind, events) = try eventList(of: tape, name: name)
+        for (index, event) in events.enumerated() where tape.kind(event) != .object {
+            throw ModelError(code: "epcis.event", reason: "\(name): event \(index): must be a JSON object, found \(tape.typeDescription(event))")
         }
-        let context = document["@context"]
-        let hashContext = HashContext(documentContext: context, events: objects)
-        let events = try validateAll(objects, bytes: bytes, context: hashContext, name: name)
-        return EPCISDocument(kind: kind, context: context, events: events)
+        let context = tape.member(tape.root, "@context").map(tape.value)
+        let hashContext = HashContext(documentContext: context, tape: tape, events: events)
+        return EPCISDocument(kind: kind, context: context, events: try validateAll(events, in: tape, context: hashContext, name: name))
     }
 
     /// Events per slice when a document's events are validated and hashed on several cores.
@@ -64,13 +61,13 @@ public enum EPCISDocumentParser {
     /// values a builder remembers (identifiers that recur across the document: a pack
     /// commissioned early and packed later) serve the whole document, and builders are set
     /// up and freed once per core rather than once per slice.
-    static func validateAll(_ objects: [JSONObject], bytes: [UInt8], context: HashContext, name: String) throws(ModelError) -> [EPCISEvent] {
+    static func validateAll(_ objects: [Int], in tape: JSONTape, context: HashContext, name: String) throws(ModelError) -> [EPCISEvent] {
         @Sendable func slice(_ range: Range<Int>, _ builder: PrehashBuilder) -> Result<[EPCISEvent], ModelError> {
             var events: [EPCISEvent] = []
             events.reserveCapacity(range.count)
             for index in range {
                 do {
-                    events.append(try validate(objects[index], bytes: bytes, builder: builder, location: "\(name): event \(index)"))
+                    events.append(try validate(objects[index], in: tape, builder: builder, location: "\(name): event \(index)"))
                 } catch {
                     return .failure(error)
                 }
@@ -95,34 +92,42 @@ public enum EPCISDocumentParser {
         return events
     }
 
-    static func eventList(of document: JSONObject, name: String) throws(ModelError) -> (String, [JSONValue]) {
-        let type = document["type"]?.stringValue
+    static func eventList(of tape: JSONTape, name: String) throws(ModelError) -> (String, [Int]) {
+        let document = tape.root
+        let type = tape.member(document, "type").flatMap(tape.stringValue)
         if let type, EPCISEventType(rawValue: type) != nil {
-            return ("event", [.object(document)])
+            return ("event", [document])
         }
-        func list(_ value: JSONValue?, _ path: String) throws(ModelError) -> [JSONValue] {
+        func list(_ value: Int?, _ path: String) throws(ModelError) -> [Int] {
             guard let value else { throw ModelError(code: "epcis.document", reason: "\(name): missing '\(path)'") }
-            guard case .array(let elements) = value else {
-                throw ModelError(code: "epcis.document", reason: "\(name): '\(path)' must be an array, found \(value.typeDescription)")
+            guard tape.kind(value) == .array else {
+                throw ModelError(code: "epcis.document", reason: "\(name): '\(path)' must be an array, found \(tape.typeDescription(value))")
             }
+            var elements: [Int] = []
+            elements.reserveCapacity(tape.count(value))
+            tape.forEachElement(value) { elements.append($0) }
             return elements
         }
-        guard let body = document["epcisBody"]?.objectValue else {
+        func object(_ value: Int?) -> Int? {
+            guard let value, tape.kind(value) == .object else { return nil }
+            return value
+        }
+        guard let body = object(tape.member(document, "epcisBody")) else {
             if type == nil { throw ModelError(code: "epcis.document", reason: "\(name): not an EPCIS document: no 'type' and no 'epcisBody'") }
             throw ModelError(code: "epcis.document", reason: "\(name): '\(type!)' is not an EPCIS document or event type; 'epcisBody' must be an object")
         }
         switch type {
         case "EPCISDocument":
-            if let single = body["event"], body["eventList"] == nil { return ("EPCISDocument", [single]) }
-            return ("EPCISDocument", try list(body["eventList"], "epcisBody.eventList"))
+            if let single = tape.member(body, "event"), tape.member(body, "eventList") == nil { return ("EPCISDocument", [single]) }
+            return ("EPCISDocument", try list(tape.member(body, "eventList"), "epcisBody.eventList"))
         case "EPCISQueryDocument":
-            guard let results = body["queryResults"]?.objectValue else {
+            guard let results = object(tape.member(body, "queryResults")) else {
                 throw ModelError(code: "epcis.document", reason: "\(name): 'epcisBody.queryResults' must be an object")
             }
-            guard let resultsBody = results["resultsBody"]?.objectValue else {
+            guard let resultsBody = object(tape.member(results, "resultsBody")) else {
                 throw ModelError(code: "epcis.document", reason: "\(name): 'epcisBody.queryResults.resultsBody' must be an object")
             }
-            return ("EPCISQueryDocument", try list(resultsBody["eventList"], "epcisBody.queryResults.resultsBody.eventList"))
+            return ("EPCISQueryDocument", try list(tape.member(resultsBody, "eventList"), "epcisBody.queryResults.resultsBody.eventList"))
         case nil:
             throw ModelError(code: "epcis.document", reason: "\(name): missing 'type' (EPCISDocument or EPCISQueryDocument)")
         case let other?:
@@ -136,37 +141,60 @@ public enum EPCISDocumentParser {
     /// from a redacted copy. Validation is the same as for captured events; `bytes` holds the
     /// event's `sourceRange`, which becomes its stored raw bytes.
     public static func validateReceived(_ event: JSONObject, bytes: [UInt8], hashID: String, location: String) throws(ModelError) -> EPCISEvent {
-        try validate(event, bytes: bytes, builder: nil, location: location, hashID: hashID)
+        let tape: JSONTape
+        do throws(JSONError) {
+            if let range = event.sourceRange {
+                tape = try JSONTape.parse(Array(bytes[range]), limits: limits)
+            } else {
+                tape = try JSONTape.of(event)
+            }
+        } catch {
+            throw ModelError(code: "epcis.json", reason: "\(location): \(error.description)")
+        }
+        return try validate(tape.root, in: tape, builder: nil, location: location, hashID: hashID, body: event)
     }
 
-    static func validate(_ event: JSONObject, bytes: [UInt8], builder: PrehashBuilder?, location: String, hashID givenHashID: String? = nil) throws(ModelError) -> EPCISEvent {
+    /// Validates event `event` of `tape` and (with a builder) computes its hash ID.
+    static func validate(_ event: Int, in tape: JSONTape, builder: PrehashBuilder?, location: String, hashID givenHashID: String? = nil,
+                         body: JSONObject? = nil) throws(ModelError) -> EPCISEvent {
         // The builder remembers normalised identifiers for its document (the pre-hash needs them again).
         let canonical: (String) -> String = builder.map { builder in { builder.canonicalUIM($0) } } ?? UIMReference.canonical
         func fail(_ field: String, _ reason: String) -> ModelError {
             ModelError(code: "epcis.invalid", reason: "\(location): field '\(field)': \(reason)")
         }
-        func string(_ field: String, in object: JSONObject = event, path: String? = nil) throws(ModelError) -> String? {
-            guard let value = object[field] else { return nil }
-            guard case .string(let s) = value else { throw fail(path ?? field, "must be a string, found \(value.typeDescription)") }
-            return s
+        func string(_ field: StaticString, in object: Int = event, path: String? = nil) throws(ModelError) -> String? {
+            guard let value = tape.member(object, field) else { return nil }
+            guard tape.kind(value) == .string else { throw fail(path ?? "\(field)", "must be a string, found \(tape.typeDescription(value))") }
+            return tape.string(value)
         }
-        func stringArray(_ field: String) throws(ModelError) -> [String] {
-            guard let value = event[field] else { return [] }
-            guard case .array(let elements) = value else { throw fail(field, "must be an array, found \(value.typeDescription)") }
-            var out: [String] = []
-            out.reserveCapacity(elements.count)
-            for (i, element) in elements.enumerated() {
-                guard case .string(let s) = element, !s.isEmpty else { throw fail("\(field)[\(i)]", "must be a non-empty string, found \(element.typeDescription)") }
-                out.append(s)
+        func array(_ field: StaticString) throws(ModelError) -> Int? {
+            guard let value = tape.member(event, field) else { return nil }
+            guard tape.kind(value) == .array else { throw fail("\(field)", "must be an array, found \(tape.typeDescription(value))") }
+            return value
+        }
+        func object(_ field: StaticString, _ reason: String? = nil) throws(ModelError) -> Int? {
+            guard let value = tape.member(event, field) else { return nil }
+            guard tape.kind(value) == .object else { throw fail("\(field)", reason ?? "must be an object, found \(tape.typeDescription(value))") }
+            return value
+        }
+        func forEachString(_ field: StaticString, _ body: (String) -> Void) throws(ModelError) {
+            guard let list = try array(field) else { return }
+            var element = list + 1
+            for i in 0..<tape.count(list) {
+                guard tape.kind(element) == .string, tape.span(element).count > 0 else {
+                    throw fail("\(field)[\(i)]", "must be a non-empty string, found \(tape.typeDescription(element))")
+                }
+                body(tape.string(element))
+                element = tape.next(element)
             }
-            return out
         }
-        func objectArray(_ field: String, _ check: (JSONObject, String) throws(ModelError) -> Void) throws(ModelError) {
-            guard let value = event[field] else { return }
-            guard case .array(let elements) = value else { throw fail(field, "must be an array, found \(value.typeDescription)") }
-            for (i, element) in elements.enumerated() {
-                guard case .object(let object) = element else { throw fail("\(field)[\(i)]", "must be an object, found \(element.typeDescription)") }
-                try check(object, "\(field)[\(i)]")
+        func forEachObject(_ field: StaticString, _ check: (Int, String) throws(ModelError) -> Void) throws(ModelError) {
+            guard let list = try array(field) else { return }
+            var element = list + 1
+            for i in 0..<tape.count(list) {
+                guard tape.kind(element) == .object else { throw fail("\(field)[\(i)]", "must be an object, found \(tape.typeDescription(element))") }
+                try check(element, "\(field)[\(i)]")
+                element = tape.next(element)
             }
         }
         func timestamp(_ text: String, _ field: String) throws(ModelError) -> Timestamp {
@@ -198,10 +226,10 @@ public enum EPCISDocumentParser {
         _ = try string("eventID")
         let bizStep = try string("bizStep").map { CBVVocabulary.expand($0, for: .bizStep) ?? CBVVocabulary.webVocabularyFromURN($0) }
         let disposition = try string("disposition").map { CBVVocabulary.expand($0, for: .disposition) ?? CBVVocabulary.webVocabularyFromURN($0) }
-        func identifierOf(_ field: String) throws(ModelError) -> String? {
-            guard let value = event[field] else { return nil }
-            guard case .object(let object) = value else { throw fail(field, "must be an object with an 'id', found \(value.typeDescription)") }
-            guard let id = try string("id", in: object, path: "\(field).id"), !id.isEmpty else { throw fail("\(field).id", "is required") }
+        func identifierOf(_ field: StaticString) throws(ModelError) -> String? {
+            guard let value = tape.member(event, field) else { return nil }
+            guard tape.kind(value) == .object else { throw fail("\(field)", "must be an object with an 'id', found \(tape.typeDescription(value))") }
+            guard let id = try string("id", in: value, path: "\(field).id"), !id.isEmpty else { throw fail("\(field).id", "is required") }
             return canonical(id)
         }
         let readPoint = try identifierOf("readPoint")
@@ -227,53 +255,53 @@ public enum EPCISDocumentParser {
             guard !parentID.isEmpty else { throw fail("parentID", "must not be empty") }
             add(parentID, .parent)
         }
-        for epc in try stringArray("epcList") { add(epc, .epc) }
-        for epc in try stringArray("childEPCs") { add(epc, .child) }
-        for epc in try stringArray("inputEPCList") { add(epc, .input) }
-        for epc in try stringArray("outputEPCList") { add(epc, .output) }
-        for field in ["quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"] {
-            try objectArray(field) { (element, path) throws(ModelError) in
+        try forEachString("epcList") { add($0, .epc) }
+        try forEachString("childEPCs") { add($0, .child) }
+        try forEachString("inputEPCList") { add($0, .input) }
+        try forEachString("outputEPCList") { add($0, .output) }
+        let quantityLists: [StaticString] = ["quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"]
+        for field in quantityLists {
+            try forEachObject(field) { (element, path) throws(ModelError) in
                 guard let epcClass = try string("epcClass", in: element, path: "\(path).epcClass"), !epcClass.isEmpty else {
                     throw fail("\(path).epcClass", "is required")
                 }
-                if let quantity = element["quantity"] {
-                    guard case .number = quantity else { throw fail("\(path).quantity", "must be a number, found \(quantity.typeDescription)") }
+                if let quantity = tape.member(element, "quantity"), tape.kind(quantity) != .number {
+                    throw fail("\(path).quantity", "must be a number, found \(tape.typeDescription(quantity))")
                 }
                 _ = try string("uom", in: element, path: "\(path).uom")
                 add(epcClass, .quantityClass)
             }
         }
-        for field in ["bizTransactionList", "sourceList", "destinationList"] {
-            let valueKey = field == "bizTransactionList" ? "bizTransaction" : (field == "sourceList" ? "source" : "destination")
-            try objectArray(field) { (element, path) throws(ModelError) in
+        let partyLists: [(list: StaticString, value: StaticString)] = [("bizTransactionList", "bizTransaction"), ("sourceList", "source"), ("destinationList", "destination")]
+        for (field, valueKey) in partyLists {
+            try forEachObject(field) { (element, path) throws(ModelError) in
                 guard let value = try string(valueKey, in: element, path: "\(path).\(valueKey)"), !value.isEmpty else {
                     throw fail("\(path).\(valueKey)", "is required")
                 }
                 let typeValue = try string("type", in: element, path: "\(path).type")
-                if field != "bizTransactionList" && typeValue == nil { throw fail("\(path).type", "is required") }
+                if "\(field)" != "bizTransactionList" && typeValue == nil { throw fail("\(path).type", "is required") }
             }
         }
-        try objectArray("sensorElementList") { (element, path) throws(ModelError) in
-            guard let reports = element["sensorReport"] else { throw fail("\(path).sensorReport", "is required") }
-            guard case .array = reports else { throw fail("\(path).sensorReport", "must be an array, found \(reports.typeDescription)") }
-            if let metadata = element["sensorMetadata"] {
-                guard case .object(let m) = metadata else { throw fail("\(path).sensorMetadata", "must be an object") }
-                for key in ["time", "startTime", "endTime"] {
-                    if let t = try string(key, in: m, path: "\(path).sensorMetadata.\(key)") { _ = try timestamp(t, "\(path).sensorMetadata.\(key)") }
+        try forEachObject("sensorElementList") { (element, path) throws(ModelError) in
+            guard let reports = tape.member(element, "sensorReport") else { throw fail("\(path).sensorReport", "is required") }
+            guard tape.kind(reports) == .array else { throw fail("\(path).sensorReport", "must be an array, found \(tape.typeDescription(reports))") }
+            if let metadata = tape.member(element, "sensorMetadata") {
+                guard tape.kind(metadata) == .object else { throw fail("\(path).sensorMetadata", "must be an object") }
+                let times: [StaticString] = ["time", "startTime", "endTime"]
+                for key in times {
+                    if let t = try string(key, in: metadata, path: "\(path).sensorMetadata.\(key)") { _ = try timestamp(t, "\(path).sensorMetadata.\(key)") }
                 }
             }
         }
-        if let ilmd = event["ilmd"], ilmd.objectValue == nil { throw fail("ilmd", "must be an object, found \(ilmd.typeDescription)") }
-        if let persistent = event["persistentDisposition"] {
-            guard case .object(let p) = persistent else { throw fail("persistentDisposition", "must be an object") }
-            for key in ["set", "unset"] {
-                if let list = p[key], list.arrayValue == nil { throw fail("persistentDisposition.\(key)", "must be an array") }
+        _ = try object("ilmd")
+        if let persistent = try object("persistentDisposition", "must be an object") {
+            for key in ["set", "unset"] as [StaticString] {
+                if let list = tape.member(persistent, key), tape.kind(list) != .array { throw fail("persistentDisposition.\(key)", "must be an array") }
             }
         }
         var declaresError = false
-        if let declaration = event["errorDeclaration"] {
-            guard case .object(let d) = declaration else { throw fail("errorDeclaration", "must be an object, found \(declaration.typeDescription)") }
-            guard let time = try string("declarationTime", in: d, path: "errorDeclaration.declarationTime") else {
+        if let declaration = try object("errorDeclaration") {
+            guard let time = try string("declarationTime", in: declaration, path: "errorDeclaration.declarationTime") else {
                 throw fail("errorDeclaration.declarationTime", "is required")
             }
             _ = try timestamp(time, "errorDeclaration.declarationTime")
@@ -287,20 +315,21 @@ public enum EPCISDocumentParser {
             if parentID == nil { throw fail("parentID", "is required in an AssociationEvent") }
         case .transaction:
             // A received copy may lack it: Article 8.4.1 (e) is not core, and agreements may redact it.
-            if builder != nil, (event["bizTransactionList"]?.arrayValue ?? []).isEmpty {
+            let transactions = tape.member(event, "bizTransactionList").map { tape.kind($0) == .array ? tape.count($0) : 0 } ?? 0
+            if builder != nil, transactions == 0 {
                 throw fail("bizTransactionList", "a TransactionEvent needs at least one business transaction")
             }
         case .transformation:
-            let hasInput = event["inputEPCList"] != nil || event["inputQuantityList"] != nil
-            let hasOutput = event["outputEPCList"] != nil || event["outputQuantityList"] != nil
+            let hasInput = tape.member(event, "inputEPCList") != nil || tape.member(event, "inputQuantityList") != nil
+            let hasOutput = tape.member(event, "outputEPCList") != nil || tape.member(event, "outputQuantityList") != nil
             if !hasInput && !hasOutput { throw fail("inputEPCList", "a TransformationEvent needs inputs or outputs") }
         case .object:
             break
         }
 
-        let (prehash, computedID) = builder?.prehashAndID(of: event) ?? ("", EventHash.hashID(prehash: ""))
-        let raw = event.sourceRange.map { Array(bytes[$0]) } ?? JSONWriter.serialize(.object(event))
-        return EPCISEvent(type: type, hashID: givenHashID ?? computedID, prehash: prehash, body: event, raw: raw,
+        let (prehash, computedID) = builder?.prehashAndID(of: event, in: tape) ?? ("", EventHash.hashID(prehash: ""))
+        let raw = Array(tape.bytes[tape.span(event)])
+        return EPCISEvent(type: type, hashID: givenHashID ?? computedID, prehash: prehash, parsedBody: body, raw: raw,
                           eventTime: eventTime, eventTimeZoneOffset: offset, recordTime: recordTime, action: action,
                           bizStep: bizStep, disposition: disposition, readPoint: readPoint, bizLocation: bizLocation,
                           parentID: parentID.map(canonical), uims: uims, declaresError: declaresError)

@@ -40,8 +40,15 @@ public struct EPCISEvent: Sendable {
     /// The pre-hash string the ID was computed from (kept for explanation and audit); empty
     /// for an event received from another Party, whose ID is the origin's.
     public let prehash: String
-    /// The event as parsed (member order and number text preserved).
-    public let body: JSONObject
+    /// The event as parsed (member order and number text preserved): the object given
+    /// when it was validated, else (a captured event, read in place from its document's
+    /// tape) its `raw` bytes parsed on demand, which give the same members.
+    public var body: JSONObject {
+        if let parsedBody { return parsedBody }
+        let parsed = try? JSONParser.parse(raw, limits: EPCISDocumentParser.limits)
+        return parsed?.objectValue ?? JSONObject([])
+    }
+    let parsedBody: JSONObject?
     /// The exact bytes of the event object as received (evidence).
     public let raw: [UInt8]
     public let eventTime: Timestamp

@@ -57,6 +57,14 @@ public struct HashContext: Sendable {
     /// vocabulary URI), bare words are resolved per document: a word is replaced only if
     /// it names exactly one vocabulary URI used in the document.
     public init(documentContext: JSONValue?, events: [JSONObject]) {
+        let tape = try! JSONTape.of(JSONObject([JSONObject.Member(key: "events", value: .array(events.map(JSONValue.object)))]))
+        var tokens: [Int] = []
+        if let list = tape.member(tape.root, "events") { tape.forEachElement(list) { tokens.append($0) } }
+        self.init(documentContext: documentContext, tape: tape, events: tokens)
+    }
+
+    /// The context of a document read as a tape: `events` are the events' object tokens.
+    public init(documentContext: JSONValue?, tape: JSONTape, events: [Int]) {
         namespaces = [:]
         if case .array(let entries)? = documentContext {
             for entry in entries {
@@ -72,7 +80,7 @@ public struct HashContext: Sendable {
             }
         }
         var expanded = Set<String>()
-        for event in events { Self.collectVocabulary(event, into: &expanded) }
+        for event in events { Self.collectVocabulary(event, in: tape, into: &expanded) }
         var candidates: [String: Set<String>] = [:]
         for uri in expanded {
             var index = uri.utf8.startIndex
@@ -107,9 +115,9 @@ public struct HashContext: Sendable {
 
     /// Adds the expanded form of every vocabulary-typed value of `event`, and every string
     /// that already is a CBV or GS1 vocabulary URI, to `set`.
-    static func collectVocabulary(_ event: JSONObject, into set: inout Set<String>) {
-        func add(_ value: JSONValue?, _ field: CBVVocabulary.Field) {
-            guard let word = value?.stringValue else { return }
+    static func collectVocabulary(_ event: Int, in tape: JSONTape, into set: inout Set<String>) {
+        func add(_ value: Int?, _ field: CBVVocabulary.Field) {
+            guard let value, let word = tape.stringValue(value) else { return }
             if let uri = CBVVocabulary.expand(word, for: field) {
                 set.insert(uri)
             } else if word.hasPrefix("cbv:") {
@@ -118,38 +126,49 @@ public struct HashContext: Sendable {
                 set.insert("https://gs1.org/voc/" + word.dropFirst(4))
             }
         }
-        func scan(_ value: JSONValue) {
-            switch value {
-            case .string(let s):
-                if s.hasPrefix("https://ref.gs1.org/cbv") || s.hasPrefix("https://gs1.org/voc") { set.insert(s) }
-            case .array(let elements): elements.forEach(scan)
-            case .object(let object): object.members.forEach { scan($0.value) }
+        func hasPrefix(_ bytes: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> Bool {
+            bytes.count >= prefix.utf8CodeUnitCount
+                && compareBytes(bytes.baseAddress, prefix.utf8CodeUnitCount, prefix.utf8Start, prefix.utf8CodeUnitCount) == 0
+        }
+        func scan(_ value: Int) {
+            switch tape.kind(value) {
+            case .string:
+                let isVocabulary = tape.withStringBytes(value) { hasPrefix($0, "https://ref.gs1.org/cbv") || hasPrefix($0, "https://gs1.org/voc") }
+                if isVocabulary { set.insert(tape.string(value)) }
+            case .array: tape.forEachElement(value, scan)
+            case .object: tape.forEachMember(value) { _, member in scan(member) }
             default: break
             }
         }
-        scan(.object(event))
-        add(event["bizStep"], .bizStep)
-        add(event["disposition"], .disposition)
-        if let persistent = event["persistentDisposition"]?.objectValue {
-            for key in ["set", "unset"] { persistent[key]?.arrayValue?.forEach { add($0, .disposition) } }
+        func object(_ value: Int?) -> Int? {
+            guard let value, tape.kind(value) == .object else { return nil }
+            return value
         }
-        event["bizTransactionList"]?.arrayValue?.forEach { add($0.objectValue?["type"], .bizTransactionType) }
-        event["sourceList"]?.arrayValue?.forEach { add($0.objectValue?["type"], .sourceDestinationType) }
-        event["destinationList"]?.arrayValue?.forEach { add($0.objectValue?["type"], .sourceDestinationType) }
-        for element in event["sensorElementList"]?.arrayValue ?? [] {
-            let reports: [JSONValue]
-            switch element.objectValue?["sensorReport"] {
-            case .array(let list)?: reports = list
-            case let single?: reports = [single]
-            case nil: reports = []
-            }
-            for report in reports {
-                add(report.objectValue?["type"], .measurementType)
-                add(report.objectValue?["exception"], .sensorException)
-                add(report.objectValue?["component"], .sensorComponent)
-            }
+        func elements(_ value: Int?, _ body: (Int) -> Void) {
+            guard let value, tape.kind(value) == .array else { return }
+            tape.forEachElement(value, body)
         }
-        add(event["errorDeclaration"]?.objectValue?["reason"], .errorReason)
+        scan(event)
+        add(tape.member(event, "bizStep"), .bizStep)
+        add(tape.member(event, "disposition"), .disposition)
+        if let persistent = object(tape.member(event, "persistentDisposition")) {
+            elements(tape.member(persistent, "set")) { add($0, .disposition) }
+            elements(tape.member(persistent, "unset")) { add($0, .disposition) }
+        }
+        elements(tape.member(event, "bizTransactionList")) { add(object($0).flatMap { tape.member($0, "type") }, .bizTransactionType) }
+        elements(tape.member(event, "sourceList")) { add(object($0).flatMap { tape.member($0, "type") }, .sourceDestinationType) }
+        elements(tape.member(event, "destinationList")) { add(object($0).flatMap { tape.member($0, "type") }, .sourceDestinationType) }
+        elements(tape.member(event, "sensorElementList")) { element in
+            func report(_ report: Int) {
+                guard let report = object(report) else { return }
+                add(tape.member(report, "type"), .measurementType)
+                add(tape.member(report, "exception"), .sensorException)
+                add(tape.member(report, "component"), .sensorComponent)
+            }
+            guard let reports = object(element).flatMap({ tape.member($0, "sensorReport") }) else { return }
+            if tape.kind(reports) == .array { tape.forEachElement(reports, report) } else { report(reports) }
+        }
+        add(object(tape.member(event, "errorDeclaration")).flatMap { tape.member($0, "reason") }, .errorReason)
     }
 
     /// `_namespace_replace`: `prefix:local` with a declared prefix becomes

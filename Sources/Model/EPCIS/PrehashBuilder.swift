@@ -51,14 +51,16 @@ public struct PrehashBuilder {
         memo.normalize(identifier) ?? identifier
     }
 
-    /// The CBV 2.0 pre-hash string of `event`.
+    /// The CBV 2.0 pre-hash string of `event` (whose numbers must be JSON number text, as
+    /// every parsed object's are).
     public func prehash(of event: JSONObject) -> String {
-        box.work.prehash(of: event).prehash
+        let tape = try! JSONTape.of(event)
+        return box.work.prehash(of: tape.root, in: tape).prehash
     }
 
     /// The pre-hash string of `event` and its hash ID, hashing the bytes as built.
-    func prehashAndID(of event: JSONObject) -> (prehash: String, hashID: String) {
-        box.work.prehash(of: event)
+    func prehashAndID(of event: Int, in tape: JSONTape) -> (prehash: String, hashID: String) {
+        box.work.prehash(of: event, in: tape)
     }
 }
 
@@ -202,9 +204,10 @@ struct PrehashWorkspace {
 
     /// A member key's symbol (−1: the reference skips the member) and whether it makes the
     /// object keep its members in source order.
-    private mutating func keySymbol(_ key: String) -> (symbol: Int32, keepsOrder: Bool) {
-        if let index = keyTable.find(key) { return (keySymbols[index], keyKeepsOrder[index]) }
-        _ = keyTable.insert(key)
+    private mutating func keySymbol(_ keyBytes: UnsafeBufferPointer<UInt8>) -> (symbol: Int32, keepsOrder: Bool) {
+        if let index = keyTable.find(keyBytes) { return (keySymbols[index], keyKeepsOrder[index]) }
+        _ = keyTable.insert(keyBytes)
+        let key = String(decoding: keyBytes, as: UTF8.self)
         let skipped = key == "#text" || key == "rdfs:comment" || key == "comment" || key == "@context"
         let symbol = skipped ? -1 : intern(context.expandPrefix(key, isValue: false))
         let keepsOrder = !skipped && (key == "bizTransaction" || key == "source" || key == "destination")
@@ -217,13 +220,13 @@ struct PrehashWorkspace {
 
     /// The pre-hash string of `event` and its hash ID. (Called through the builder's box:
     /// reading `out` from outside would copy the whole workspace first.)
-    mutating func prehash(of event: JSONObject) -> (prehash: String, hashID: String) {
-        build(event)
+    mutating func prehash(of event: Int, in tape: JSONTape) -> (prehash: String, hashID: String) {
+        build(event, in: tape)
         return (String(decoding: out, as: UTF8.self), EventHash.hashID(prehashBytes: out))
     }
 
     /// Writes the pre-hash of `event` into `out`.
-    mutating func build(_ event: JSONObject) {
+    mutating func build(_ event: Int, in tape: JSONTape) {
         texts.removeAll(keepingCapacity: true)
         nodes.removeAll(keepingCapacity: true)
         kids.removeAll(keepingCapacity: true)
@@ -231,7 +234,7 @@ struct PrehashWorkspace {
         out.removeAll(keepingCapacity: true)
         ranges.removeAll(keepingCapacity: true)
 
-        let root = node(fromObject: event)
+        let root = node(fromObject: event, in: tape)
         correctStructure(root)
         out.append(contentsOf: "eventType=".utf8)
         appendName(nodes[Int(root)].name)
@@ -272,15 +275,12 @@ struct PrehashWorkspace {
 
     /// A string value's text: the document's bare-word replacement, then prefix expansion
     /// (`expandPrefix(bare(s), isValue: true)`), written to the text arena.
-    private mutating func valueText(_ string: String) -> Span {
-        var string = string
-        return string.withUTF8 { raw -> Span in
-            if let word = context.bareWordIndex.count == 0 ? nil : context.bareWordIndex.find(raw) {
-                let replacement = context.bareWordBytes[word]
-                return replacement.withUnsafeBufferPointer { expandValuePrefix($0) }
-            }
-            return expandValuePrefix(raw)
+    private mutating func valueText(_ raw: UnsafeBufferPointer<UInt8>) -> Span {
+        if let word = context.bareWordIndex.count == 0 ? nil : context.bareWordIndex.find(raw) {
+            let replacement = context.bareWordBytes[word]
+            return replacement.withUnsafeBufferPointer { expandValuePrefix($0) }
         }
+        return expandValuePrefix(raw)
     }
 
     private mutating func expandValuePrefix(_ bytes: UnsafeBufferPointer<UInt8>) -> Span {
@@ -295,55 +295,59 @@ struct PrehashWorkspace {
     }
 
     /// A name from an object's `type` (bare-word replacement only, as the reference does).
-    private mutating func typeName(_ string: String) -> Int32 {
-        if context.bareWordIndex.count > 0, let word = context.bareWordIndex.find(string) {
+    private mutating func typeName(_ bytes: UnsafeBufferPointer<UInt8>) -> Int32 {
+        if context.bareWordIndex.count > 0, let word = context.bareWordIndex.find(bytes) {
             return intern(String(decoding: context.bareWordBytes[word], as: UTF8.self))
         }
-        return intern(string)
+        return intern(String(decoding: bytes, as: UTF8.self))
     }
 
-    private mutating func node(from value: JSONValue) -> Int32 {
-        switch value {
-        case .object(let object): return node(fromObject: object)
-        case .array(let elements):
+    private mutating func node(from value: Int, in tape: JSONTape) -> Int32 {
+        switch tape.kind(value) {
+        case .object: return node(fromObject: value, in: tape)
+        case .array:
             var items: [Int32] = []
-            items.reserveCapacity(elements.count)
-            for element in elements { items.append(node(from: element)) }
+            items.reserveCapacity(tape.count(value))
+            tape.forEachElement(value) { items.append(node(from: $0, in: tape)) }
             return addNode(emptySymbol, .empty, addKids(items))
-        case .string(let s): return addNode(emptySymbol, valueText(s))
-        case .number(let n): return addNode(emptySymbol, addText(PythonNumber.str(ofJSONNumber: n)))
-        case .bool(let b): return addNode(emptySymbol, addText(b ? "True" : "False"))
+        case .string: return addNode(emptySymbol, tape.withStringBytes(value) { valueText($0) })
+        case .number:
+            let text = tape.bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[tape.span(value)]), as: UTF8.self) }
+            return addNode(emptySymbol, addText(PythonNumber.str(ofJSONNumber: text)))
+        case .true: return addNode(emptySymbol, addText("True"))
+        case .false: return addNode(emptySymbol, addText("False"))
         case .null: return addNode(emptySymbol, addText("None"))
         }
     }
 
-    private mutating func node(fromObject object: JSONObject) -> Int32 {
+    private mutating func node(fromObject object: Int, in tape: JSONTape) -> Int32 {
         var name = emptySymbol
         var text = Span.empty
-        if case .string(let type)? = object["type"] { name = typeName(type) }
-        if case .string(let t)? = object["#text"] {
-            if context.bareWordIndex.count > 0, let word = context.bareWordIndex.find(t) {
-                let replacement = context.bareWordBytes[word]
-                text = replacement.withUnsafeBufferPointer { addText($0) }
-            } else {
-                text = addText(t)
+        if let type = tape.member(object, "type"), tape.kind(type) == .string { name = tape.withStringBytes(type) { typeName($0) } }
+        if let t = tape.member(object, "#text"), tape.kind(t) == .string {
+            text = tape.withStringBytes(t) { raw -> Span in
+                if context.bareWordIndex.count > 0, let word = context.bareWordIndex.find(raw) {
+                    let replacement = context.bareWordBytes[word]
+                    return replacement.withUnsafeBufferPointer { addText($0) }
+                }
+                return addText(raw)
             }
         }
         var children: [Int32] = []
-        children.reserveCapacity(object.members.count)
+        children.reserveCapacity(tape.count(object))
         var keepsSourceOrder = false
-        for member in object.members {
-            let (symbol, keepsOrder) = keySymbol(member.key)
-            if symbol < 0 { continue }
+        tape.forEachMember(object) { key, value in
+            let (symbol, keepsOrder) = tape.withStringBytes(key) { keySymbol($0) }
+            if symbol < 0 { return }
             if keepsOrder { keepsSourceOrder = true }
-            if case .array(let elements) = member.value {
-                for element in elements {
-                    let child = node(from: element)
+            if tape.kind(value) == .array {
+                tape.forEachElement(value) { element in
+                    let child = node(from: element, in: tape)
                     nodes[Int(child)].name = symbol
                     children.append(child)
                 }
             } else {
-                let child = node(from: member.value)
+                let child = node(from: value, in: tape)
                 nodes[Int(child)].name = symbol
                 children.append(child)
             }

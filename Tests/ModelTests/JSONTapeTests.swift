@@ -1,0 +1,119 @@
+import Foundation
+import Generator
+import Testing
+@testable import Model
+
+/// `JSONTape` is the JSON parser: it must accept what the recursive parser it replaced
+/// accepted, build the same values, and refuse the rest with the same error at the same place.
+@Suite struct JSONTapeTests {
+    static func limits(_ duplicates: JSONParser.DuplicateKeys) -> JSONParser.Limits {
+        var limits = JSONParser.Limits()
+        limits.duplicateKeys = duplicates
+        limits.maxDepth = 16
+        limits.maxStringBytes = 64
+        return limits
+    }
+
+    /// Same value, or the same error (code, reason, offset), under both duplicate-key rules.
+    static func agree(_ bytes: [UInt8]) -> String? {
+        for rule in [JSONParser.DuplicateKeys.reject, .lastWins] {
+            let limits = limits(rule)
+            let expected = Result { () throws(JSONError) in try ReferenceJSONParser.parse(bytes, limits: limits) }
+            let actual = Result { () throws(JSONError) in try JSONParser.parse(bytes, limits: limits) }
+            switch (expected, actual) {
+            case (.success(let a), .success(let b)):
+                if a != b { return "\(rule): different values" }
+                if case .object(let x) = a, case .object(let y) = b, x.sourceRange != y.sourceRange { return "\(rule): different source ranges" }
+            case (.failure(let a), .failure(let b)):
+                if a != b { return "\(rule): expected \(a.code) at \(a.offset) (\(a.reason)), got \(b.code) at \(b.offset) (\(b.reason))" }
+            case (.success, .failure(let b)): return "\(rule): refused what the reference accepts: \(b)"
+            case (.failure(let a), .success): return "\(rule): accepted what the reference refuses: \(a)"
+            }
+        }
+        return nil
+    }
+
+    static let seeds: [String] = [
+        #"{"a":1,"b":[true,false,null],"c":{"d":"e\u00e9\n\"x\"","f":-1.5e+3},"a":2}"#,
+        #"[1,2,{"k":"v","k":"w","k\u0041":"x","kA":"y"},"\ud83d\ude00",[[[]]],{}]"#,
+        #"{"type":"ObjectEvent","eventTime":"2024-01-01T00:00:00Z","epcList":["urn:epc:id:sgtin:1.2.3"],"q":{"n":0.25}}"#,
+        "  \"plain\"  ", "0", "-0.0e-0", "{\"x\":\"\\/\\b\\f\\r\\t\"}",
+    ]
+
+    @Test func sameValuesAndErrorsAsTheReferenceOnMutatedInput() {
+        var random = SplitMix64(seed: 20261124)
+        let alphabet = Array(#"{}[]:,"\ u0123456789abcdefABCDEF-+.eEtrunlfs"#.utf8) + [0x00, 0x1F, 0x7F, 0x80, 0xC3, 0xA9, 0xED, 0xA0, 0xF0, 0x9F, 0xFF, 0x0A]
+        var failures: [String] = []
+        for round in 0..<30_000 {
+            var bytes = Array(Self.seeds[round % Self.seeds.count].utf8)
+            for _ in 0..<(1 + Int(random.next() % 4)) {
+                let position = Int(random.next() % UInt64(bytes.count + 1))
+                let byte = alphabet[Int(random.next() % UInt64(alphabet.count))]
+                switch random.next() % 3 {
+                case 0: bytes.insert(byte, at: position)
+                case 1: if position < bytes.count { bytes.remove(at: position) }
+                default: if position < bytes.count { bytes[position] = byte }
+                }
+            }
+            if let failure = Self.agree(bytes) { failures.append("\(String(decoding: bytes, as: UTF8.self)): \(failure)") }
+        }
+        #expect(failures.isEmpty, "\(failures.prefix(5))")
+    }
+
+    @Test func sameValuesOnTheGS1ExamplesAndTheFuzzCorpora() throws {
+        var files = try FileManager.default.contentsOfDirectory(at: TestData.gs1Examples, includingPropertiesForKeys: nil)
+        for corpus in ["EPCISFuzz", "AgreementFuzz", "HTTPFuzz", "CryptoFuzz"] {
+            let folder = TestData.repositoryRoot.appendingPathComponent("Fuzz/\(corpus)/corpus")
+            files += (try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)) ?? []
+        }
+        #expect(files.count > 20)
+        for file in files {
+            let bytes = try TestData.bytes(file)
+            // Full limits for the real documents: the point is the values.
+            var limits = EPCISDocumentParser.limits
+            let expected = try? ReferenceJSONParser.parse(bytes, limits: limits)
+            #expect(expected == (try? JSONParser.parse(bytes, limits: limits)), "\(file.lastPathComponent)")
+            limits.duplicateKeys = .reject
+            #expect((try? ReferenceJSONParser.parse(bytes, limits: limits)) == (try? JSONParser.parse(bytes, limits: limits)), "\(file.lastPathComponent)")
+        }
+    }
+
+    @Test func repeatedKeysInALargeObjectAreFoundAndTheLastValueKept() throws {
+        // Beyond 32 members the tape checks keys with a set: same results as the scan.
+        let members = (0..<5_000).map { #""k\#($0)":\#($0)"# } + [#""k\u0031":"last""#]
+        let text = Array(("{" + members.joined(separator: ",") + "}").utf8)
+        #expect(Self.agree(text) == nil)
+        do {
+            _ = try JSONParser.parse(text)
+            Issue.record("a repeated key was accepted")
+        } catch {
+            #expect(error.code == "json.duplicate-key" && error.reason.contains("\"k1\""))
+        }
+        var limits = JSONParser.Limits()
+        limits.duplicateKeys = .lastWins
+        let tape = try JSONTape.parse(text, limits: limits)
+        #expect(tape.member(tape.root, "k1").map(tape.string) == "last")
+        var order: [String] = []
+        tape.forEachMember(tape.root) { key, _ in order.append(tape.string(key)) }
+        #expect(order.count == 5_000 && order[1] == "k1", "a repeated key keeps its first place")
+    }
+
+    @Test func readingTokensInPlace() throws {
+        let text = Array(#"  {"s":"a\"b","n":-12.5e3,"l":[1,{"x":null}],"e":"\u0041\ud83d\ude00","t":true}"#.utf8)
+        let tape = try JSONTape.parse(text)
+        let root = tape.root
+        #expect(tape.kind(root) == .object && tape.span(root) == 2..<text.count)
+        #expect(tape.member(root, "s").map(tape.string) == "a\"b")
+        #expect(tape.member(root, "e").map { tape.stringEquals($0, "A😀") } == true)
+        #expect(tape.member(root, "s").map { tape.stringEquals($0, "a\"c") } == false)
+        let number = try #require(tape.member(root, "n"))
+        #expect(tape.kind(number) == .number && String(decoding: text[tape.span(number)], as: UTF8.self) == "-12.5e3")
+        let list = try #require(tape.member(root, "l"))
+        var kinds: [JSONTape.Kind] = []
+        tape.forEachElement(list) { kinds.append(tape.kind($0)) }
+        #expect(kinds == [.number, .object])
+        #expect(tape.next(list) == (try #require(tape.member(root, "e"))) - 1, "next skips the whole array")
+        #expect(tape.member(root, "missing") == nil)
+        #expect(tape.typeDescription(try #require(tape.member(root, "t"))) == "a boolean")
+    }
+}
