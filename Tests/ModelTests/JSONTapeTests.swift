@@ -38,6 +38,9 @@ import Testing
         #"[1,2,{"k":"v","k":"w","k\u0041":"x","kA":"y"},"\ud83d\ude00",[[[]]],{}]"#,
         #"{"type":"ObjectEvent","eventTime":"2024-01-01T00:00:00Z","epcList":["urn:epc:id:sgtin:1.2.3"],"q":{"n":0.25}}"#,
         "  \"plain\"  ", "0", "-0.0e-0", "{\"x\":\"\\/\\b\\f\\r\\t\"}",
+        // Around the test limit of 64 bytes per string, which counts decoded bytes.
+        "[\"" + String(repeating: "\\u00e9", count: 32) + "\"]", "\"" + String(repeating: "a", count: 64) + "\"",
+        "{\"k\":\"" + String(repeating: "\\n", count: 63) + "\\ud83d\\ude00\"}",
     ]
 
     @Test func sameValuesAndErrorsAsTheReferenceOnMutatedInput() {
@@ -96,6 +99,15 @@ import Testing
         var order: [String] = []
         tape.forEachMember(tape.root) { key, _ in order.append(tape.string(key)) }
         #expect(order.count == 5_000 && order[1] == "k1", "a repeated key keeps its first place")
+    }
+
+    @Test func theStringLimitCountsDecodedBytes() throws {
+        let limits = Self.limits(.reject)
+        let atLimit = Array(("\"" + String(repeating: "\\u00e9", count: 32) + "\"").utf8)   // 192 bytes of text, 64 decoded
+        #expect(try JSONParser.parse(atLimit, limits: limits) == .string(String(repeating: "é", count: 32)))
+        let over = Array(("\"" + String(repeating: "\\u00e9", count: 32) + "x\"").utf8)
+        #expect(throws: JSONError.self) { try JSONParser.parse(over, limits: limits) }
+        #expect(Self.agree(atLimit) == nil && Self.agree(over) == nil)
     }
 
     @Test func readingTokensInPlace() throws {

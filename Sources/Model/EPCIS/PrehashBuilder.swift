@@ -360,38 +360,18 @@ struct PrehashWorkspace {
 
     /// Sorts fresh nodes by their `(name, text, children)` tuples. Equal tuples are equal
     /// subtrees, so which of two equal ones comes first cannot change the output.
+    /// The comparison reads the arrays it needs through `TupleOrder`: a closure reading the
+    /// workspace itself made a copy of all of it (every array retained and released).
     private func sortAsPythonTuples(_ items: inout [Int32]) {
+        let order = TupleOrder(nodes: nodes, symbols: symbols, symbolTable: symbolTable, texts: texts, kids: kids)
         items.sort { a, b in
-            let x = nodes[Int(a)].name, y = nodes[Int(b)].name
+            let x = order.nodes[Int(a)].name, y = order.nodes[Int(b)].name
             if x != y {
-                let p = symbols[Int(x)].prefix, q = symbols[Int(y)].prefix
+                let p = order.symbols[Int(x)].prefix, q = order.symbols[Int(y)].prefix
                 if p != q { return p < q }
             }
-            return tupleOrder(a, b) < 0
+            return order.compare(a, b) < 0
         }
-    }
-
-    /// Python's order of two nodes' `(name, text, children)` tuples as −1, 0 or 1.
-    private func tupleOrder(_ a: Int32, _ b: Int32) -> Int {
-        if a < 0 || b < 0 { return 0 }   // pairs do not exist yet when members are sorted
-        let x = nodes[Int(a)], y = nodes[Int(b)]
-        if x.name != y.name {
-            let byName = symbolTable.withKey(Int(x.name)) { p in symbolTable.withKey(Int(y.name)) { q in
-                compareBytes(p.baseAddress, p.count, q.baseAddress, q.count)
-            } }
-            if byName != 0 { return byName }
-        }
-        let byText = texts.withUnsafeBufferPointer { t in
-            compareBytes(t.baseAddress.map { $0 + Int(x.text.start) }, Int(x.text.count),
-                         t.baseAddress.map { $0 + Int(y.text.start) }, Int(y.text.count))
-        }
-        if byText != 0 { return byText }
-        let common = min(x.kids.count, y.kids.count)
-        for k in 0..<Int(common) {
-            let byChild = tupleOrder(kids[Int(x.kids.start) + k], kids[Int(y.kids.start) + k])
-            if byChild != 0 { return byChild }
-        }
-        return x.kids.count < y.kids.count ? -1 : (x.kids.count > y.kids.count ? 1 : 0)
     }
 
     // MARK: - XML/JSON structure correction (`deep_structure_correction`)
@@ -644,5 +624,38 @@ struct ValueMemo {
         let answer: [UInt8]? = same ? nil : Array(value.utf8)
         entries[slot] = Entry(key: Array(bytes), answer: answer, blank: stripped.isEmpty)
         return (answer, stripped.isEmpty)
+    }
+}
+
+/// Python's order of two nodes' `(name, text, children)` tuples, over the workspace arrays
+/// it reads (see `PrehashWorkspace.sortAsPythonTuples`).
+private struct TupleOrder {
+    let nodes: [PrehashWorkspace.Node]
+    let symbols: [PrehashSymbol]
+    let symbolTable: ByteMap
+    let texts: [UInt8]
+    let kids: [Int32]
+
+    /// −1, 0 or 1.
+    func compare(_ a: Int32, _ b: Int32) -> Int {
+        if a < 0 || b < 0 { return 0 }   // pairs do not exist yet when members are sorted
+        let x = nodes[Int(a)], y = nodes[Int(b)]
+        if x.name != y.name {
+            let byName = symbolTable.withKey(Int(x.name)) { p in symbolTable.withKey(Int(y.name)) { q in
+                compareBytes(p.baseAddress, p.count, q.baseAddress, q.count)
+            } }
+            if byName != 0 { return byName }
+        }
+        let byText = texts.withUnsafeBufferPointer { t in
+            compareBytes(t.baseAddress.map { $0 + Int(x.text.start) }, Int(x.text.count),
+                         t.baseAddress.map { $0 + Int(y.text.start) }, Int(y.text.count))
+        }
+        if byText != 0 { return byText }
+        let common = min(x.kids.count, y.kids.count)
+        for k in 0..<Int(common) {
+            let byChild = compare(kids[Int(x.kids.start) + k], kids[Int(y.kids.start) + k])
+            if byChild != 0 { return byChild }
+        }
+        return x.kids.count < y.kids.count ? -1 : (x.kids.count > y.kids.count ? 1 : 0)
     }
 }
