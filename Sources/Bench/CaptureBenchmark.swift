@@ -24,9 +24,9 @@ public enum CaptureBenchmark {
         let origin = try PartyID(country: "KZ")
         let started = DispatchTime.now()
         try CapturePipeline.run(documents: documents, parse: { index, bytes in
-            try EPCISDocumentParser.parse(bytes, name: "bench-\(index)")
-        }, store: { index, document, bytes in
-            _ = try store.capture(document, origin: origin, actor: "bench", source: "bench-\(index)", documentDigest: SHA256.hexHash(bytes))
+            (SHA256.hexHash(bytes), try EPCISDocumentParser.parse(bytes, name: "bench-\(index)"))
+        }, store: { index, parsed, _ in
+            _ = try store.capture(parsed.1, origin: origin, actor: "bench", source: "bench-\(index)", documentDigest: parsed.0)
         })
         let captureSeconds = seconds(since: started)
         let figure = Double(totalEvents) / captureSeconds

@@ -52,7 +52,7 @@ public struct CaptureService: Sendable {
     /// anything: `capture.too-large`, the parser's `epcis.*` codes (reason names the
     /// document, event and field), or `capture.store` when the store fails.
     public func store(bytes: [UInt8], source: String, actor: String) throws(NodeError) -> (result: CaptureResult, eventCount: Int) {
-        try store(parse(bytes: bytes, source: source), bytes: bytes, source: source, actor: actor)
+        try store(parse(bytes: bytes, source: source), digest: SHA256.hexHash(bytes), source: source, actor: actor)
     }
 
     /// Checks the size and parses, validates and hashes one document (no store access, so
@@ -68,11 +68,12 @@ public struct CaptureService: Sendable {
         }
     }
 
-    /// Stores a parsed document (`bytes` are its exact input, for the audit digest).
-    func store(_ document: EPCISDocument, bytes: [UInt8], source: String, actor: String) throws(NodeError) -> (result: CaptureResult, eventCount: Int) {
+    /// Stores a parsed document; `digest` is the SHA-256 (hex) of its exact input bytes, for
+    /// the audit record (worked out before, so not on the writer's thread).
+    func store(_ document: EPCISDocument, digest: String, source: String, actor: String) throws(NodeError) -> (result: CaptureResult, eventCount: Int) {
         do {
             let result = try node.store.capture(document, origin: node.configuration.party, actor: actor, source: source,
-                                                documentDigest: SHA256.hexHash(bytes))
+                                                documentDigest: digest)
             return (result, document.events.count)
         } catch {
             throw NodeError(code: "capture.store", reason: "\(source): not stored: \(error)")
@@ -87,14 +88,14 @@ public struct CaptureService: Sendable {
         outcomes.reserveCapacity(files.count)
         // Neither stage throws: each file's failure becomes its outcome.
         try? CapturePipeline.run(documents: files, parse: { _, path in
-            Result { () throws(NodeError) -> ([UInt8], EPCISDocument) in
+            Result { () throws(NodeError) -> (String, EPCISDocument) in
                 let bytes = try readDocument(atPath: path)
-                return (bytes, try parse(bytes: bytes, source: path))
+                return (SHA256.hexHash(bytes), try parse(bytes: bytes, source: path))
             }
         }, store: { _, prepared, path in
             do throws(NodeError) {
-                let (bytes, document) = try prepared.get()
-                let (result, count) = try store(document, bytes: bytes, source: path, actor: actor)
+                let (digest, document) = try prepared.get()
+                let (result, count) = try store(document, digest: digest, source: path, actor: actor)
                 outcomes.append(DocumentCaptureOutcome(source: path, result: result, rejection: nil, eventCount: count))
             } catch {
                 outcomes.append(DocumentCaptureOutcome(source: path, result: nil, rejection: error.reason, eventCount: 0))

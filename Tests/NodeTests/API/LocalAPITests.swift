@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import TestSupport
 import Testing
@@ -45,6 +46,24 @@ import Store
         #expect(overHTTP.uims == directly.uims && overHTTP.aggregationLinks == directly.aggregationLinks)
         let all = EventQuery()
         #expect(try running.node.store.events(matching: all).map(\.hashID) == direct.node.store.events(matching: all).map(\.hashID))
+    }
+
+    /// Each capture's audit record names the SHA-256 of the exact document bytes, whether
+    /// the document came as a file (digest worked out on the parsing thread) or as bytes.
+    @Test func theAuditRecordCarriesTheDocumentDigest() throws {
+        let node = try makeNode("capture-digest")
+        let service = CaptureService(node: node)
+        let files = Array(gs1ExampleFiles.prefix(3))
+        #expect(files.count == 3)
+        let outcomes = service.capture(files: files.map(\.path))
+        #expect(outcomes.allSatisfy { $0.result != nil })
+        let bytes = Array(try Data(contentsOf: gs1ExampleFiles[3]))
+        #expect(service.capture(bytes: bytes, source: "request body").result != nil)
+        let expected = try files.map { SHA256.hexHash(Array(try Data(contentsOf: $0))) } + [SHA256.hexHash(bytes)]
+        let digests = try node.store.recentAudit(limit: 10).reversed().filter { $0.action == "capture" }.map { record in
+            try #require(try JSONParser.parse(Array(record.detail.utf8)).objectValue?["documentSHA256"]?.stringValue)
+        }
+        #expect(digests == expected)
     }
 
     @Test func rejectedCapturesStoreNothingAndNameTheLocation() throws {
