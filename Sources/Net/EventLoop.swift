@@ -21,7 +21,8 @@ final class EventLoop: @unchecked Sendable {
     // the loop thread; `tasks` is behind a Mutex; the fds are immutable after init.
     let epollFD: Int32
     private let wakeFD: Int32
-    private let tasks = Mutex<[@Sendable () -> Void]>([])
+    /// Work handed over by other threads; nil once the loop has exited.
+    private let tasks = Mutex<[@Sendable () -> Void]?>([])
     private var channels: [Int32: any EventLoopChannel] = [:]
     private let tickInterval: Duration
     private let finished = DispatchSemaphore(value: 0)
@@ -65,9 +66,16 @@ final class EventLoop: @unchecked Sendable {
         return finished.wait(timeout: .now() + .nanoseconds(Int(nanoseconds))) == .success
     }
 
-    /// Runs `task` on the loop thread soon. Safe from any thread.
+    /// Runs `task` on the loop thread soon. Safe from any thread. Once the loop has
+    /// exited the task is dropped: kept, it would hold what it captured (a connection, and
+    /// through it the loop and the server's handler) for the rest of the process.
     func execute(_ task: @escaping @Sendable () -> Void) {
-        tasks.withLock { $0.append(task) }
+        let accepted = tasks.withLock { tasks in
+            guard tasks != nil else { return false }
+            tasks!.append(task)
+            return true
+        }
+        guard accepted else { return }
         var one: UInt64 = 1
         _ = try? systemCall("write(eventfd)") { Glibc.write(wakeFD, &one, 8) }
     }
@@ -119,8 +127,8 @@ final class EventLoop: @unchecked Sendable {
                 channels[fd]?.handle(events: mask)
             }
             let pending = tasks.withLock { tasks in
-                defer { tasks.removeAll(keepingCapacity: true) }
-                return tasks
+                defer { tasks?.removeAll(keepingCapacity: true) }
+                return tasks ?? []
             }
             for task in pending { task() }
 
@@ -129,7 +137,16 @@ final class EventLoop: @unchecked Sendable {
                 nextTick = now + tickInterval
                 forEachChannel { $0.tick(now: now) }
             }
-            if exitWhenEmpty && channels.isEmpty { break }
+            if exitWhenEmpty && channels.isEmpty {
+                // Tasks that came in since the last drain run now; later ones are dropped.
+                let last = tasks.withLock { tasks in
+                    defer { tasks = nil }
+                    return tasks ?? []
+                }
+                for task in last { task() }
+                if channels.isEmpty { break }
+                tasks.withLock { $0 = [] }
+            }
         }
         finished.signal()
     }

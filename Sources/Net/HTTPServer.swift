@@ -100,6 +100,11 @@ public final class HTTPServer: Sendable {
     /// Graceful shutdown (for SIGTERM): stop accepting, close idle connections, let
     /// in-flight requests finish and answer them with `Connection: close`, then return.
     /// Connections still open after `timeout` are closed hard. Idempotent.
+    ///
+    /// Returns only once no handler of this server is running: a handler cannot be
+    /// interrupted, so one that outlives `timeout` loses its connection but is waited for
+    /// (its own work, such as an outbound request, has its own timeouts). What the handler
+    /// holds (a node, its store) is therefore free for the caller to release.
     public func shutdown(timeout: Duration = .seconds(30)) {
         let first = stopped.withLock { stopped in
             defer { stopped = true }
@@ -126,6 +131,7 @@ public final class HTTPServer: Sendable {
             }
             _ = loop.waitUntilFinished(timeout: .seconds(5))
         }
+        shared.handlersRunning.wait()
     }
 }
 
@@ -137,6 +143,8 @@ final class ServerShared: Sendable {
     let workers = DispatchQueue(label: "fedtrace.net.handlers", attributes: .concurrent)
     let connectionCount = Atomic<Int>(0)
     let isDraining = Atomic<Bool>(false)
+    /// Entered when a request goes to the handler, left when the handler has returned.
+    let handlersRunning = DispatchGroup()
 
     init(configuration: HTTPServer.Configuration, tls: TLSContext?, handler: @escaping HTTPHandler) {
         self.configuration = configuration

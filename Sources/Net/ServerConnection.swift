@@ -146,7 +146,10 @@ final class ServerConnection: EventLoopChannel, @unchecked Sendable {
         let context = RequestContext(peerIdentity: tls?.peerIdentity, peerCertificate: tls?.peerCertificate,
                                      remoteAddress: remoteAddress, isSecure: tls != nil)
         let handler = shared.handler
+        let running = shared.handlersRunning
+        running.enter()
         shared.workers.async { [self] in
+            defer { running.leave() }
             let response: HTTPResponse
             do {
                 response = try handler(request, context)

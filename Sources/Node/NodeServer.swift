@@ -186,12 +186,13 @@ public final class NodeServer: Sendable {
     }
 
     /// Stops accepting on every listener, lets in-flight requests finish (their commits are
-    /// already durable), and returns when all connections are closed or `timeout` passed;
-    /// then stops the workers and the node's enquiry service.
+    /// already durable), closes what is still open when `timeout` passed, waits for every
+    /// handler still running (`HTTPServer.shutdown`); then stops the workers and the node's
+    /// enquiry service.
     ///
-    /// Listeners stop first: a request arriving after the enquiry service was released
-    /// would make a new one (`EnquiryService.shared`) that nothing stops, and that kept
-    /// the node's store open for the rest of the process.
+    /// Listeners stop first, handlers included: a request handled after the enquiry
+    /// service was released would make a new one (`EnquiryService.shared`) that nothing
+    /// stops, and that kept the node's store open for the rest of the process.
     public func shutdown(timeout: Duration = .seconds(30)) {
         let group = DispatchGroup()
         for server in [apiServer] + (federationServer.map { [$0] } ?? []) {

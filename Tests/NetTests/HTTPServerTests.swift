@@ -1,7 +1,9 @@
 import Testing
 import Foundation
 import Glibc
+import Synchronization
 @testable import Net
+import TestSupport
 
 /// A handler for tests: echoes the method, path and peer identity; `/slow` sleeps.
 let echoHandler: HTTPHandler = { request, context in
@@ -171,6 +173,49 @@ final class RawConnection {
         #expect(!response.keepAlive)
         #expect(try idle.waitForClose(timeout: .seconds(1)) != nil)
         #expect(throws: SystemCallError.self) { try RawConnection(port: server.port) }
+    }
+
+    /// A handler that outlives the shutdown timeout loses its connection, but `shutdown`
+    /// waits for it, and afterwards nothing of the server holds what the handler captured
+    /// (a late response to a closed loop is dropped, not kept in a cycle).
+    @Test func shutdownWaitsForAHandlerThatOutlivesTheTimeoutAndThenLetsGo() throws {
+        final class Captured: Sendable {}
+        final class Flag: Sendable { let value = Atomic<Bool>(false) }
+        let started = DispatchSemaphore(value: 0)
+        let finished = Flag()
+        weak var weakCaptured: Captured?
+        do {
+            let captured = Captured()
+            weakCaptured = captured
+            let server = try HTTPServer.start(configuration: .init(), handler: { _, _ in
+                withExtendedLifetime(captured) {
+                    started.signal()
+                    usleep(1_500_000)
+                    finished.value.store(true, ordering: .sequentiallyConsistent)
+                }
+                return HTTPResponse(status: 200)
+            })
+            let busy = try RawConnection(port: server.port)
+            try busy.write("GET /long HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(started.wait(timeout: .now() + 5) == .success)
+            let start = ContinuousClock.now
+            server.shutdown(timeout: .milliseconds(100))
+            let handlerFinished = finished.value.load(ordering: .sequentiallyConsistent)
+            #expect(handlerFinished, "shutdown returned while the handler still ran")
+            #expect(ContinuousClock.now - start >= .milliseconds(1_000))
+            // The connection was closed hard, without a response.
+            #expect(try busy.readResponse(timeout: .seconds(2)) == nil)
+        }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while weakCaptured != nil && ContinuousClock.now < deadline { usleep(10_000) }
+        #expect(weakCaptured == nil, "what the handler captured is still held after shutdown")
+    }
+
+    /// The tests' dead port (TestSupport) refuses connections and no server can take it.
+    @Test func aDeadPortRefusesAndCannotBeTaken() throws {
+        let port = try deadLoopbackPort()
+        #expect(throws: SystemCallError.self) { try RawConnection(port: port) }
+        #expect(throws: SystemCallError.self) { try HTTPServer.start(configuration: .init(port: port), handler: echoHandler) }
     }
 
     @Test func plaintextOnlyOnLoopback() {

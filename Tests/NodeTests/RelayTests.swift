@@ -76,13 +76,8 @@ import TestSupport
         return settings
     }
 
-    /// A port nothing listens on.
-    static func deadPort() throws -> Int {
-        let server = try HTTPServer.start(configuration: .init(host: "127.0.0.1", port: 0), handler: { _, _ in HTTPResponse(status: 200) })
-        let port = server.port
-        server.shutdown(timeout: .seconds(1))
-        return port
-    }
+    /// A port nothing listens on, now or later in this process.
+    static func deadPort() throws -> Int { try deadLoopbackPort() }
 
     /// Captures a small generated chain at KZ; returns the captured hash IDs and one pack UIM.
     static func capture(_ node: OpenNode, events: Int = 600) throws -> (ids: Set<String>, uim: String) {

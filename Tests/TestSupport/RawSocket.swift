@@ -37,3 +37,26 @@ public func firstStatus(_ bytes: [UInt8]) -> Int? {
     guard text.hasPrefix("HTTP/1.1 ") else { return nil }
     return Int(text.dropFirst(9).prefix(3))
 }
+
+/// A loopback port that refuses every connection for the rest of the process: bound
+/// (without SO_REUSEADDR) but never listening, and never closed. A port that was merely free
+/// a moment ago could be taken by another test's server, whose handlers would then serve
+/// requests meant for nobody.
+public func deadLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else {
+        let error = errno
+        close(fd)
+        throw POSIXError(.init(rawValue: error) ?? .EIO)
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
