@@ -50,47 +50,55 @@ public struct CaptureService: Sendable {
 
     /// Parses and stores one document in one durable transaction, or throws without storing
     /// anything: `capture.too-large`, the parser's `epcis.*` codes (reason names the
-    /// document, event and field), or `capture.store` when the store fails.
+    /// document, event and field), or `capture.store` when the store fails. The digest is
+    /// worked out, and the first slices stored, while later slices are being validated.
     public func store(bytes: [UInt8], source: String, actor: String) throws(NodeError) -> (result: CaptureResult, eventCount: Int) {
-        try store(parse(bytes: bytes, source: source), digest: SHA256.hexHash(bytes), source: source, actor: actor)
+        let document = try begin(bytes: bytes, source: source)
+        return try store(document, digest: SHA256.hexHash(bytes), source: source, actor: actor)
     }
 
-    /// Checks the size and parses, validates and hashes one document (no store access, so
-    /// it can run on another thread while the writer stores the previous document).
-    public func parse(bytes: [UInt8], source: String) throws(NodeError) -> EPCISDocument {
+    /// Checks the size, reads the JSON and the event list, and starts validating and
+    /// hashing the events on every core (no store access, so it can run on another thread
+    /// while the writer stores the previous document).
+    public func begin(bytes: [UInt8], source: String) throws(NodeError) -> ValidatingDocument {
         guard bytes.count <= node.configuration.maxDocumentBytes else {
             throw NodeError(code: "capture.too-large", reason: "\(source): \(formatBytes(bytes.count)) is larger than the \(formatBytes(node.configuration.maxDocumentBytes)) limit")
         }
         do {
-            return try EPCISDocumentParser.parse(bytes, name: source)
+            return try EPCISDocumentParser.begin(bytes, name: source)
         } catch {
             throw NodeError(code: error.code, reason: error.reason)
         }
     }
 
-    /// Stores a parsed document; `digest` is the SHA-256 (hex) of its exact input bytes, for
-    /// the audit record (worked out before, so not on the writer's thread).
-    func store(_ document: EPCISDocument, digest: String, source: String, actor: String) throws(NodeError) -> (result: CaptureResult, eventCount: Int) {
+    /// Stores a document as its slices are validated; `digest` is the SHA-256 (hex) of its
+    /// exact input bytes, for the audit record (worked out before, so not on the writer's
+    /// thread). A validation error keeps its `epcis.*` code; nothing of the document stays.
+    func store(_ document: some EventSlices, digest: String, source: String, actor: String) throws(NodeError) -> (result: CaptureResult, eventCount: Int) {
         do {
             let result = try node.store.capture(document, origin: node.configuration.party, actor: actor, source: source,
                                                 documentDigest: digest)
-            return (result, document.events.count)
+            return (result, document.eventCount)
+        } catch let error as ModelError {
+            throw NodeError(code: error.code, reason: error.reason)
         } catch {
             throw NodeError(code: "capture.store", reason: "\(source): not stored: \(error)")
         }
     }
 
     /// Captures files in order; each is its own transaction, and a rejected file does not
-    /// stop the others. File *n + 1* is read and parsed on another thread while file *n* is
-    /// stored (`CapturePipeline`), which roughly doubles the rate on two cores.
+    /// stop the others. File *n + 1* is read and its JSON parsed on another thread while
+    /// file *n* is stored (`CapturePipeline`), and each file's events are validated on every
+    /// core while the writer stores the slices already done.
     public func capture(files: [String], actor: String = "operator") -> [DocumentCaptureOutcome] {
         var outcomes: [DocumentCaptureOutcome] = []
         outcomes.reserveCapacity(files.count)
         // Neither stage throws: each file's failure becomes its outcome.
         try? CapturePipeline.run(documents: files, parse: { _, path in
-            Result { () throws(NodeError) -> (String, EPCISDocument) in
+            Result { () throws(NodeError) -> (String, ValidatingDocument) in
                 let bytes = try readDocument(atPath: path)
-                return (SHA256.hexHash(bytes), try parse(bytes: bytes, source: path))
+                let document = try begin(bytes: bytes, source: path)
+                return (SHA256.hexHash(bytes), document)
             }
         }, store: { _, prepared, path in
             do throws(NodeError) {

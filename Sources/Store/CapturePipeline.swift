@@ -1,10 +1,12 @@
 import Foundation
 
 /// Overlaps parsing and storing: while the single writer stores document *n*, another
-/// core parses document *n + 1*. Order is kept; the first error stops the pipeline.
+/// thread parses document *n + 1*. Order is kept; the first error stops the pipeline.
 ///
 /// The store stays single-writer (DESIGN §12); only the CPU-bound parse/validate/hash work
-/// moves to a second thread, which is what a 2-core machine can overlap.
+/// moves to other threads. With `EPCISDocumentParser.begin` as `parse`, the parse stage
+/// reads the JSON and starts the validation on every core, and the writer stores each
+/// document's slices as they are done (`EventSlices`).
 public enum CapturePipeline {
     /// Parses each of `documents` with `parse` on a background queue, one ahead, and hands
     /// the results to `store` in order on the calling thread.

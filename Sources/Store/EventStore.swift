@@ -136,15 +136,24 @@ public final class EventStore: Sendable {
     /// An event whose (hash ID, error declaration) is already stored is a duplicate and is
     /// not stored again. `source` names the input (file name or API) for the audit record;
     /// `documentDigest` is the SHA-256 of the exact document bytes.
-    public func capture(_ document: EPCISDocument, origin: PartyID, actor: String, source: String, documentDigest: String, now: Date = Date()) throws -> CaptureResult {
+    ///
+    /// The slices are read in order inside the one transaction, so a `ValidatingDocument`'s
+    /// first slices are inserted while later ones are still being validated; a slice's
+    /// validation error (a `ModelError`) is rethrown as it is and the transaction rolls back,
+    /// storing nothing of the document. While it waits for a slice the writer is held.
+    public func capture(_ document: some EventSlices, origin: PartyID, actor: String, source: String, documentDigest: String, now: Date = Date()) throws -> CaptureResult {
         let recordTime = Int64((now.timeIntervalSince1970 * 1000).rounded(.down))
         return try database.write { db in
             let contextID = try Self.storeContext(db, document.context)
-            let result = try Self.insert(db, events: document.events, contextIDs: nil, contextID: contextID, origin: origin.urn,
-                                         recordTime: recordTime, retentionDeadline: nil)
+            var inserter = try EventInserter(db, origin: origin.urn, recordTime: recordTime, retentionDeadline: nil, expectedEvents: document.eventCount)
+            for k in 0..<document.sliceCount {
+                let events = try document.events(inSlice: k)
+                try inserter.add(events, contextIDs: nil, contextID: contextID)
+            }
+            let result = try inserter.finish()
             let detail = JSONWriter.string(.object([
                 "source": .string(source), "documentSHA256": .string(documentDigest), "documentKind": .string(document.kind),
-                "events": .number(String(document.events.count)), "captured": .number(String(result.captured)),
+                "events": .number(String(document.eventCount)), "captured": .number(String(result.captured)),
                 "duplicates": .number(String(result.duplicates)),
             ]))
             try AuditLog.append(db, actor: actor, action: "capture", detail: detail, at: now)
@@ -165,55 +174,14 @@ public final class EventStore: Sendable {
         return try lookup.step() ? lookup.int64(0) : nil
     }
 
-    /// Inserts events and their UIM index postings (one new run, `PostingIndex`) inside the caller's transaction. An event whose
-    /// (hash ID, error declaration) is stored already is counted as a duplicate and left as it
-    /// is. `contextIDs[i]` (or `contextID` for all) names each event's `@context`.
+    /// Inserts events and their UIM index postings (one new run, `PostingIndex`) inside the
+    /// caller's transaction (`EventInserter` in one go).
     static func insert(_ db: Database, events: [EPCISEvent], contextIDs: [Int64?]?, contextID: Int64?, origin originURN: String,
                        recordTime: Int64, retentionDeadline: Int64?) throws -> CaptureResult {
-        var result = CaptureResult()
-        let insertEvent = try db.cached("""
-            INSERT INTO events(hash_id, declares_error, type, event_time, event_time_text, time_zone_offset, record_time,
-                action, biz_step, disposition, read_point, biz_location, origin, context_id, raw, retention_deadline, parent)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(hash_id, declares_error) DO NOTHING
-            """)
-        var postings: [PostingIndex.Posting] = []
-        postings.reserveCapacity(events.reduce(0) { $0 + $1.uims.count })
-        for (index, event) in events.enumerated() {
-            insertEvent.reset()
-            try insertEvent.bind(.text(event.hashID), at: 1)
-            try insertEvent.bind(.integer(event.declaresError ? 1 : 0), at: 2)
-            try insertEvent.bind(.text(event.type.rawValue), at: 3)
-            try insertEvent.bind(.integer(event.eventTime.epochMilliseconds), at: 4)
-            try insertEvent.bind(.text(event.eventTime.canonicalUTC), at: 5)
-            try insertEvent.bind(.text(event.eventTimeZoneOffset), at: 6)
-            try insertEvent.bind(.integer(recordTime), at: 7)
-            try insertEvent.bind(event.action, at: 8)
-            try insertEvent.bind(event.bizStep, at: 9)
-            try insertEvent.bind(event.disposition, at: 10)
-            try insertEvent.bind(event.readPoint, at: 11)
-            try insertEvent.bind(event.bizLocation, at: 12)
-            try insertEvent.bind(.text(originURN), at: 13)
-            let context = contextIDs.map { $0[index] } ?? contextID
-            try insertEvent.bind(context.map(SQLValue.integer) ?? .null, at: 14)
-            try event.raw.withUnsafeBytes { buffer throws in try insertEvent.bindBlob(buffer, at: 15) }
-            try insertEvent.bind(retentionDeadline.map(SQLValue.integer) ?? .null, at: 16)
-            try insertEvent.bind(event.parentID, at: 17)
-            try insertEvent.run()
-            guard db.changes == 1 else {
-                result.duplicates += 1
-                result.duplicateIDs.append(event.hashID)
-                continue
-            }
-            let rowID = db.lastInsertRowID
-            result.captured += 1
-            result.capturedIDs.append(event.hashID)
-            for reference in event.uims {
-                postings.append(PostingIndex.Posting(uim: reference.uim, eventID: rowID, role: reference.role.rawValue))
-            }
-        }
-        // The new events' postings go into the UIM index as one sorted run.
-        try PostingIndex.append(db, postings)
-        return result
+        var inserter = try EventInserter(db, origin: originURN, recordTime: recordTime, retentionDeadline: retentionDeadline,
+                                         expectedEvents: events.count)
+        try inserter.add(events, contextIDs: contextIDs, contextID: contextID)
+        return try inserter.finish()
     }
 
     // MARK: - Queries
@@ -441,5 +409,77 @@ public final class EventStore: Sendable {
             }
             try AuditLog.append(db, actor: actor, action: action, detail: JSONWriter.string(.object(detail)))
         }
+    }
+}
+
+/// Inserts the events of one batch, in any number of calls, inside the caller's
+/// transaction; `finish` writes their UIM index postings as one new run (`PostingIndex`).
+/// An event whose (hash ID, error declaration) is stored already (before, or earlier in the
+/// batch) is counted as a duplicate and left as it is.
+struct EventInserter {
+    private let db: Database
+    private let insertEvent: Statement
+    private let origin: String
+    private let recordTime: Int64
+    private let retentionDeadline: Int64?
+    private var postings: [PostingIndex.Posting] = []
+    private var result = CaptureResult()
+
+    init(_ db: Database, origin: String, recordTime: Int64, retentionDeadline: Int64?, expectedEvents: Int) throws {
+        self.db = db
+        self.origin = origin
+        self.recordTime = recordTime
+        self.retentionDeadline = retentionDeadline
+        insertEvent = try db.cached("""
+            INSERT INTO events(hash_id, declares_error, type, event_time, event_time_text, time_zone_offset, record_time,
+                action, biz_step, disposition, read_point, biz_location, origin, context_id, raw, retention_deadline, parent)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(hash_id, declares_error) DO NOTHING
+            """)
+        // Generated events name ~11 identifiers each; a first guess saves most regrowth.
+        postings.reserveCapacity(expectedEvents * 8)
+        result.capturedIDs.reserveCapacity(expectedEvents)
+    }
+
+    /// Inserts `events`; `contextIDs[i]` (or `contextID` for all) names event *i*'s `@context`.
+    mutating func add(_ events: [EPCISEvent], contextIDs: [Int64?]?, contextID: Int64?) throws {
+        for (index, event) in events.enumerated() {
+            insertEvent.reset()
+            try insertEvent.bind(.text(event.hashID), at: 1)
+            try insertEvent.bind(.integer(event.declaresError ? 1 : 0), at: 2)
+            try insertEvent.bind(.text(event.type.rawValue), at: 3)
+            try insertEvent.bind(.integer(event.eventTime.epochMilliseconds), at: 4)
+            try insertEvent.bind(.text(event.eventTime.canonicalUTC), at: 5)
+            try insertEvent.bind(.text(event.eventTimeZoneOffset), at: 6)
+            try insertEvent.bind(.integer(recordTime), at: 7)
+            try insertEvent.bind(event.action, at: 8)
+            try insertEvent.bind(event.bizStep, at: 9)
+            try insertEvent.bind(event.disposition, at: 10)
+            try insertEvent.bind(event.readPoint, at: 11)
+            try insertEvent.bind(event.bizLocation, at: 12)
+            try insertEvent.bind(.text(origin), at: 13)
+            let context = contextIDs.map { $0[index] } ?? contextID
+            try insertEvent.bind(context.map(SQLValue.integer) ?? .null, at: 14)
+            try event.raw.withUnsafeBytes { buffer throws in try insertEvent.bindBlob(buffer, at: 15) }
+            try insertEvent.bind(retentionDeadline.map(SQLValue.integer) ?? .null, at: 16)
+            try insertEvent.bind(event.parentID, at: 17)
+            try insertEvent.run()
+            guard db.changes == 1 else {
+                result.duplicates += 1
+                result.duplicateIDs.append(event.hashID)
+                continue
+            }
+            let rowID = db.lastInsertRowID
+            result.captured += 1
+            result.capturedIDs.append(event.hashID)
+            for reference in event.uims {
+                postings.append(PostingIndex.Posting(uim: reference.uim, eventID: rowID, role: reference.role.rawValue))
+            }
+        }
+    }
+
+    /// Writes the batch's postings into the UIM index as one sorted run; the batch's counts.
+    consuming func finish() throws -> CaptureResult {
+        try PostingIndex.append(db, postings)
+        return result
     }
 }

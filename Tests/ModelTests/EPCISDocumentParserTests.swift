@@ -44,6 +44,45 @@ import Testing
         #expect(reason(Self.document(broken))?.hasPrefix("doc.jsonld: event \(later): field 'eventTime'") == true)
     }
 
+    /// `begin` hands out the same events as `parse`, slice by slice in document order,
+    /// any number of times; a slice's error is the first of that slice, and a reader in
+    /// order meets the document's first error.
+    @Test func beginHandsOutTheSameEventsSliceBySlice() throws {
+        let size = EPCISDocumentParser.sliceSize
+        let count = size * 4 + 3
+        let events = (0..<count).map { Self.good.replacingOccurrences(of: "/21/ABC", with: "/21/S\($0)") }
+        let whole = try EPCISDocumentParser.parse(Self.document(events), name: "big")
+        let started = try EPCISDocumentParser.begin(Self.document(events), name: "big")
+        #expect(started.kind == "EPCISDocument" && started.eventCount == count && started.sliceCount == 5)
+        #expect(started.context != nil)
+        var streamed: [EPCISEvent] = []
+        for k in 0..<started.sliceCount {
+            let slice = try started.events(inSlice: k)
+            #expect(slice.count == (k < 4 ? size : 3))
+            streamed += slice
+        }
+        #expect(streamed.map(\.hashID) == whole.events.map(\.hashID))
+        #expect(try started.events(inSlice: 2).map(\.hashID) == Array(whole.events[(2 * size)..<(3 * size)]).map(\.hashID))
+
+        var broken = events
+        broken[size * 2 + 9] = broken[size * 2 + 9].replacingOccurrences(of: #""action":"ADD","#, with: "")
+        let failing = try EPCISDocumentParser.begin(Self.document(broken), name: "doc.jsonld")
+        #expect(try failing.events(inSlice: 0).count == size)
+        #expect(try failing.events(inSlice: 1).count == size)
+        #expect(throws: ModelError.self) { try failing.events(inSlice: 2) }
+        do {
+            _ = try failing.document()
+            Issue.record("an invalid document was accepted")
+        } catch {
+            #expect(error.reason == "doc.jsonld: event \(size * 2 + 9): field 'action': is required in a ObjectEvent")
+        }
+
+        // No events: no slices. Errors in the JSON or the event list come from begin itself.
+        #expect(try EPCISDocumentParser.begin(Self.document([]), name: "empty").sliceCount == 0)
+        #expect(throws: ModelError.self) { try EPCISDocumentParser.begin(Array("{".utf8), name: "bad") }
+        #expect(throws: ModelError.self) { try EPCISDocumentParser.begin(Self.document(["1"]), name: "bad") }
+    }
+
     @Test func parsesIndexedFieldsAndKeepsExtensionsVerbatim() throws {
         let bytes = Self.document([Self.good])
         let document = try EPCISDocumentParser.parse(bytes, name: "doc")

@@ -32,6 +32,40 @@ import Model
         #expect(cheap.auditRecords == 2)
     }
 
+    /// A document stored as its slices are validated: when a late slice fails, the slices
+    /// already inserted are rolled back with it, the validation error comes out as it is,
+    /// and the store (events, index, audit chain) is as it was; the valid document then
+    /// stores every event.
+    @Test func aLateSliceThatFailsRollsBackTheSlicesAlreadyInserted() throws {
+        let directory = try TemporaryDirectory()
+        let store = try EventStore(path: directory.path("db.sqlite"))
+        _ = try store.capture(Fixtures.document([Fixtures.object([pack1])]), origin: Fixtures.kazakhstan, actor: "t", source: "s", documentDigest: "d")
+        let before = try store.counts(localOrigin: Fixtures.kazakhstan.urn)
+        let count = EPCISDocumentParser.sliceSize * 3 + 1
+        var events = (0..<count).map { Fixtures.object(["https://id.gs1.org/01/04870001000011/21/S\($0)"]) }
+        func text(_ events: [String]) -> [UInt8] {
+            Array(#"{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2024-01-01T00:00:00Z","epcisBody":{"eventList":[\#(events.joined(separator: ","))]}}"#.utf8)
+        }
+        let bad = count - 1
+        let good = events[bad]
+        events[bad] = events[bad].replacingOccurrences(of: "2024-01-01T10:00:00Z", with: "2024-13-01T10:00:00Z")
+        do {
+            _ = try store.capture(try EPCISDocumentParser.begin(text(events), name: "late.jsonld"), origin: Fixtures.kazakhstan,
+                                  actor: "t", source: "late.jsonld", documentDigest: "d")
+            Issue.record("a document with an invalid event was stored")
+        } catch let error as ModelError {
+            #expect(error.reason.hasPrefix("late.jsonld: event \(bad): field 'eventTime'"), "\(error.reason)")
+        }
+        let after = try store.counts(localOrigin: Fixtures.kazakhstan.urn)
+        #expect(after.events == before.events && after.uims == before.uims && after.auditRecords == before.auditRecords)
+        #expect(try store.verifyAudit().isIntact)
+        events[bad] = good
+        let stored = try store.capture(try EPCISDocumentParser.begin(text(events), name: "good.jsonld"), origin: Fixtures.kazakhstan,
+                                       actor: "t", source: "good.jsonld", documentDigest: "d")
+        #expect(stored.captured == count)
+        #expect(try store.counts(localOrigin: Fixtures.kazakhstan.urn).events == before.events + count)
+    }
+
     @Test func errorDeclarationIsStoredBesideTheEventItCorrects() throws {
         let directory = try TemporaryDirectory()
         let store = try EventStore(path: directory.path("db.sqlite"))

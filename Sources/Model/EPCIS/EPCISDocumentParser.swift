@@ -31,6 +31,17 @@ public enum EPCISDocumentParser {
     /// The document is read as a `JSONTape`: validation and the pre-hash read each event in
     /// place, and an event's `body` is parsed from its raw bytes only if someone asks.
     public static func parse(_ bytes: [UInt8], name: String, limits: JSONParser.Limits = Self.limits) throws(ModelError) -> EPCISDocument {
+        try start(bytes, name: name, limits: limits, background: false).document()
+    }
+
+    /// Reads the JSON and the event list of `bytes` on this thread (throwing their errors),
+    /// then returns while the events are validated and hashed on every core: the store can
+    /// take the first slices while later ones are still being checked (`EventSlices`).
+    public static func begin(_ bytes: [UInt8], name: String, limits: JSONParser.Limits = Self.limits) throws(ModelError) -> ValidatingDocument {
+        try start(bytes, name: name, limits: limits, background: true)
+    }
+
+    private static func start(_ bytes: [UInt8], name: String, limits: JSONParser.Limits, background: Bool) throws(ModelError) -> ValidatingDocument {
         let tape: JSONTape
         do {
             tape = try JSONTape.parse(bytes, limits: limits)
@@ -46,51 +57,15 @@ public enum EPCISDocumentParser {
         }
         let context = tape.member(tape.root, "@context").map(tape.value)
         let hashContext = HashContext(documentContext: context, tape: tape, events: events)
-        return EPCISDocument(kind: kind, context: context, events: try validateAll(events, in: tape, context: hashContext, name: name))
+        return ValidatingDocument(kind: kind, context: context, objects: events, tape: tape, hashContext: hashContext, name: name,
+                                  background: background)
     }
 
-    /// Events per slice when a document's events are validated and hashed on several cores.
-    static let sliceSize = 256
-
-    /// Validates and hashes `objects` in order. A large document is cut into contiguous
-    /// slices validated on every core at once (each event's hash depends only on the event
-    /// and the document's `HashContext`); the result, and the error reported (the first in
-    /// document order), are the same as one pass in order would give.
-    ///
-    /// Slices borrow builders from a pool (one builder per slice running at once), so the
-    /// values a builder remembers (identifiers that recur across the document: a pack
-    /// commissioned early and packed later) serve the whole document, and builders are set
-    /// up and freed once per core rather than once per slice.
-    static func validateAll(_ objects: [Int], in tape: JSONTape, context: HashContext, name: String) throws(ModelError) -> [EPCISEvent] {
-        @Sendable func slice(_ range: Range<Int>, _ builder: PrehashBuilder) -> Result<[EPCISEvent], ModelError> {
-            var events: [EPCISEvent] = []
-            events.reserveCapacity(range.count)
-            for index in range {
-                do {
-                    events.append(try validate(objects[index], in: tape, builder: builder, location: "\(name): event \(index)"))
-                } catch {
-                    return .failure(error)
-                }
-            }
-            return .success(events)
-        }
-        let slices = (objects.count + sliceSize - 1) / sliceSize
-        guard slices > 1 else { return try slice(0..<objects.count, PrehashBuilder(context: context)).get() }
-        let results = SliceResults(count: slices)
-        let builders = BuilderPool(context: context)
-        DispatchQueue.concurrentPerform(iterations: slices) { k in
-            let builder = builders.take()
-            results.set(k, slice((k * sliceSize)..<min(objects.count, (k + 1) * sliceSize), builder))
-            builders.put(builder)
-        }
-        var events: [EPCISEvent] = []
-        events.reserveCapacity(objects.count)
-        for k in 0..<slices {
-            // Slices cover the events in order, so the first failing slice holds the first error.
-            events += try results.get(k).get()
-        }
-        return events
-    }
+    /// Events per slice when a document's events are validated and hashed on several cores
+    /// (`ValidatingDocument`). Each event's hash depends only on the event and the
+    /// document's `HashContext`, so slices are independent; the result, and the error
+    /// reported (the first in document order), are the same as one pass in order would give.
+    public static let sliceSize = 256
 
     static func eventList(of tape: JSONTape, name: String) throws(ModelError) -> (String, [Int]) {
         let document = tape.root
@@ -334,49 +309,4 @@ public enum EPCISDocumentParser {
                           bizStep: bizStep, disposition: disposition, readPoint: readPoint, bizLocation: bizLocation,
                           parentID: parentID.map(canonical), uims: uims, declaresError: declaresError)
     }
-}
-
-/// Builders for the slices of one document: a slice takes one (or gets a new one when all
-/// are in use) and puts it back when done, so there are as many as slices ever ran at once.
-private final class BuilderPool: @unchecked Sendable {
-    // @unchecked Sendable: `free` is only touched between wait() and signal() of `lock`.
-    private let lock = DispatchSemaphore(value: 1)
-    private var free: [PrehashBuilder] = []
-    private let context: HashContext
-
-    init(context: HashContext) { self.context = context }
-
-    func take() -> PrehashBuilder {
-        lock.wait()
-        let builder = free.popLast()
-        lock.signal()
-        return builder ?? PrehashBuilder(context: context)
-    }
-
-    func put(_ builder: PrehashBuilder) {
-        lock.wait()
-        free.append(builder)
-        lock.signal()
-    }
-}
-
-/// One result per slice, each written by exactly one `concurrentPerform` iteration and read
-/// only after all of them have returned (which orders every access). Raw storage, so
-/// writes to different slots are not one exclusive access to a shared array.
-private final class SliceResults: @unchecked Sendable {
-    private let storage: UnsafeMutableBufferPointer<Result<[EPCISEvent], ModelError>?>
-
-    init(count: Int) {
-        storage = .allocate(capacity: count)
-        storage.initialize(repeating: nil)
-    }
-
-    deinit {
-        storage.deinitialize()
-        storage.deallocate()
-    }
-
-    func set(_ index: Int, _ result: Result<[EPCISEvent], ModelError>) { storage[index] = result }
-
-    func get(_ index: Int) -> Result<[EPCISEvent], ModelError> { storage[index]! }
 }

@@ -91,6 +91,24 @@ import Store
         #expect(problem["field"]?.stringValue == "eventTime")
         #expect(problem["detail"]?.stringValue?.contains("event 1") == true)
 
+        // A large document is stored slice by slice while later slices are validated: an
+        // error in its last event still rolls back everything stored before it.
+        let large = (0..<600).map { index in
+            #"{"type":"ObjectEvent","action":"OBSERVE","eventTime":"2024-01-01T00:00:00Z","eventTimeZoneOffset":"+00:00","epcList":["urn:epc:id:sgtin:1.2.\#(index)"]}"#
+        }
+        var broken = large
+        broken[599] = broken[599].replacingOccurrences(of: "OBSERVE", with: "MAYBE")
+        func document(_ events: [String]) -> [UInt8] {
+            Array(#"{"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2024-01-01T00:00:00Z","epcisBody":{"eventList":[\#(events.joined(separator: ","))]}}"#.utf8)
+        }
+        let late = try running.post("/capture", body: document(broken))
+        #expect(late.status == 400)
+        #expect(late.jsonObject?["code"]?.stringValue == "epcis.invalid")
+        #expect(late.jsonObject?["event"]?.intValue == 599)
+        #expect(late.jsonObject?["field"]?.stringValue == "action")
+        #expect(try running.node.store.counts(localOrigin: "urn:fctc:party:KZ").events == 0)
+        #expect(try running.node.store.verifyAudit().isIntact)
+
         #expect(try running.post("/capture", body: Array(invalid.utf8), contentType: "text/plain").status == 415)
         #expect(try running.post("/capture", body: []).jsonObject?["code"]?.stringValue == "capture.empty")
         #expect(try running.node.store.counts(localOrigin: "urn:fctc:party:KZ").events == 0)

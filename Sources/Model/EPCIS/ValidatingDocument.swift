@@ -1,0 +1,178 @@
+import Dispatch
+import Synchronization
+
+/// A document's events in document order, handed over in slices: what the store takes in
+/// one transaction (`EventStore.capture`).
+///
+/// Contract:
+/// - `kind`, `context` and `eventCount` are known before any event is validated (the
+///   document's JSON and its event list were read).
+/// - `events(inSlice: k)` for `k` in `0 ..< sliceCount` returns slice *k*'s events, which
+///   follow slice *k − 1*'s in document order; together the slices are every event once.
+/// - It throws the first validation error of slice *k*; a reader going through the slices
+///   in order therefore meets the document's first error (document, event index, field),
+///   exactly as one validation pass in order would report it. A reader that has seen an
+///   error must not store anything of the document.
+/// - It may block until the slice is ready, and may be called more than once.
+public protocol EventSlices: Sendable {
+    /// `EPCISDocument`, `EPCISQueryDocument`, or `event` for a bare event object.
+    var kind: String { get }
+    /// The document's `@context` (needed to read extension prefixes in `raw` events).
+    var context: JSONValue? { get }
+    var eventCount: Int { get }
+    var sliceCount: Int { get }
+    func events(inSlice k: Int) throws(ModelError) -> [EPCISEvent]
+}
+
+/// A document already validated is one slice.
+extension EPCISDocument: EventSlices {
+    public var eventCount: Int { events.count }
+    public var sliceCount: Int { 1 }
+    public func events(inSlice k: Int) throws(ModelError) -> [EPCISEvent] {
+        precondition(k == 0, "an EPCISDocument has one slice")
+        return events
+    }
+}
+
+/// A document whose JSON and event list are read and whose events are being validated and
+/// hashed on every core (`EPCISDocumentParser.begin`): slices of `EPCISDocumentParser.sliceSize`
+/// events, each handed out as soon as it is done. The store can insert slice 1 while later
+/// slices are still being validated; a slice that fails still rolls the whole document back,
+/// because the reader stops at its error inside the one transaction.
+///
+/// Once one slice has failed, slices after it are not validated (the document is refused
+/// anyway); a reader in order never reaches them.
+public final class ValidatingDocument: EventSlices {
+    public let kind: String
+    public let context: JSONValue?
+    public let eventCount: Int
+    public let sliceCount: Int
+    private let results: SliceResults
+
+    /// Validates `objects` (event objects of `tape`, in document order): inline when the
+    /// document is one slice or when `background` is false (the caller's thread takes part,
+    /// and returns when every slice is done), else on the global queues while this returns.
+    init(kind: String, context: JSONValue?, objects: [Int], tape: JSONTape, hashContext: HashContext, name: String,
+         background: Bool) {
+        self.kind = kind
+        self.context = context
+        self.eventCount = objects.count
+        let size = EPCISDocumentParser.sliceSize
+        let sliceCount = (objects.count + size - 1) / size
+        self.sliceCount = sliceCount
+        let results = SliceResults(count: sliceCount)
+        self.results = results
+        guard sliceCount > 0 else { return }
+
+        @Sendable func validate(_ k: Int, _ builder: PrehashBuilder) {
+            if let failed = results.firstFailure, failed < k {
+                // Not worth validating: slice `failed` refuses the document.
+                results.set(k, .failure(ModelError(code: "epcis.event", reason: "\(name): events after event \(failed * size) were not validated")))
+                return
+            }
+            var events: [EPCISEvent] = []
+            let range = (k * size)..<min(objects.count, (k + 1) * size)
+            events.reserveCapacity(range.count)
+            for index in range {
+                do {
+                    events.append(try EPCISDocumentParser.validate(objects[index], in: tape, builder: builder, location: "\(name): event \(index)"))
+                } catch {
+                    results.set(k, .failure(error))
+                    return
+                }
+            }
+            results.set(k, .success(events))
+        }
+        if sliceCount == 1 {
+            validate(0, PrehashBuilder(context: hashContext))
+            return
+        }
+        // Builders are borrowed per slice from a pool that lives as long as the document, so
+        // the values a builder remembers (a pack commissioned early and packed later) serve
+        // the whole document, and builders are set up once per core rather than per slice.
+        let builders = BuilderPool(context: hashContext)
+        let all: @Sendable () -> Void = {
+            DispatchQueue.concurrentPerform(iterations: sliceCount) { k in
+                let builder = builders.take()
+                validate(k, builder)
+                builders.put(builder)
+            }
+        }
+        if background { DispatchQueue.global().async(execute: all) } else { all() }
+    }
+
+    public func events(inSlice k: Int) throws(ModelError) -> [EPCISEvent] {
+        try results.get(k).get()
+    }
+
+    /// Waits for every slice: the whole document, or its first error.
+    public func document() throws(ModelError) -> EPCISDocument {
+        var all: [EPCISEvent] = []
+        all.reserveCapacity(eventCount)
+        for k in 0..<sliceCount { all += try events(inSlice: k) }
+        return EPCISDocument(kind: kind, context: context, events: all)
+    }
+}
+
+/// Builders for the slices of one document: a slice takes one (or gets a new one when all
+/// are in use) and puts it back when done, so there are as many as slices ever ran at once.
+private final class BuilderPool: @unchecked Sendable {
+    // @unchecked Sendable: `free` is only touched between wait() and signal() of `lock`.
+    private let lock = DispatchSemaphore(value: 1)
+    private var free: [PrehashBuilder] = []
+    private let context: HashContext
+
+    init(context: HashContext) { self.context = context }
+
+    func take() -> PrehashBuilder {
+        lock.wait()
+        let builder = free.popLast()
+        lock.signal()
+        return builder ?? PrehashBuilder(context: context)
+    }
+
+    func put(_ builder: PrehashBuilder) {
+        lock.wait()
+        free.append(builder)
+        lock.signal()
+    }
+}
+
+/// One result per slice, each written once by the slice's validation and read (any number
+/// of times, from any thread) after it: a semaphore per slot orders the write before every
+/// read. Raw storage, so writes to different slots are not one exclusive access to a
+/// shared array.
+private final class SliceResults: @unchecked Sendable {
+    private let storage: UnsafeMutableBufferPointer<Result<[EPCISEvent], ModelError>?>
+    private let ready: [DispatchSemaphore]
+    /// The lowest failed slice so far, or Int.max.
+    private let failure = Atomic<Int>(.max)
+
+    init(count: Int) {
+        storage = .allocate(capacity: count)
+        storage.initialize(repeating: nil)
+        ready = (0..<count).map { _ in DispatchSemaphore(value: 0) }
+    }
+
+    deinit {
+        storage.deinitialize()
+        storage.deallocate()
+    }
+
+    var firstFailure: Int? {
+        let k = failure.load(ordering: .acquiring)
+        return k == .max ? nil : k
+    }
+
+    func set(_ index: Int, _ result: Result<[EPCISEvent], ModelError>) {
+        storage[index] = result
+        if case .failure = result { failure.min(index, ordering: .releasing) }
+        ready[index].signal()
+    }
+
+    func get(_ index: Int) -> Result<[EPCISEvent], ModelError> {
+        ready[index].wait()
+        defer { ready[index].signal() }
+        return storage[index]!
+    }
+}
