@@ -150,7 +150,7 @@ public final class EventStore: Sendable {
                 let events = try document.events(inSlice: k)
                 try inserter.add(events, contextIDs: nil, contextID: contextID)
             }
-            let result = try inserter.finish()
+            let result = try inserter.finish(presorted: document.sortedReferences())
             let detail = JSONWriter.string(.object([
                 "source": .string(source), "documentSHA256": .string(documentDigest), "documentKind": .string(document.kind),
                 "events": .number(String(document.eventCount)), "captured": .number(String(result.captured)),
@@ -416,13 +416,24 @@ public final class EventStore: Sendable {
 /// transaction; `finish` writes their UIM index postings as one new run (`PostingIndex`).
 /// An event whose (hash ID, error declaration) is stored already (before, or earlier in the
 /// batch) is counted as a duplicate and left as it is.
+///
+/// The postings are either collected here and sorted by `finish`, or (`presorted`) taken
+/// from the batch's references sorted beforehand with each event's position in the batch
+/// as the number: then only the row ID of each position is kept, and as row IDs grow with
+/// the position inside one transaction, the order holds (checked; if a row ID ever came
+/// out smaller, the postings are rebuilt and sorted here).
 struct EventInserter {
     private let db: Database
     private let insertEvent: Statement
     private let origin: String
     private let recordTime: Int64
     private let retentionDeadline: Int64?
-    private var postings: [PostingIndex.Posting] = []
+    /// The events added, batch by batch (their references become the postings).
+    private var added: [[EPCISEvent]] = []
+    /// The row ID of each event added, 0 for a duplicate.
+    private var rowIDs: [Int64] = []
+    private var lastRowID: Int64 = .min
+    private var rowIDsGrow = true
     private var result = CaptureResult()
 
     init(_ db: Database, origin: String, recordTime: Int64, retentionDeadline: Int64?, expectedEvents: Int) throws {
@@ -435,8 +446,7 @@ struct EventInserter {
                 action, biz_step, disposition, read_point, biz_location, origin, context_id, raw, retention_deadline, parent)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(hash_id, declares_error) DO NOTHING
             """)
-        // Generated events name ~11 identifiers each; a first guess saves most regrowth.
-        postings.reserveCapacity(expectedEvents * 8)
+        rowIDs.reserveCapacity(expectedEvents)
         result.capturedIDs.reserveCapacity(expectedEvents)
     }
 
@@ -464,22 +474,52 @@ struct EventInserter {
             try insertEvent.bind(event.parentID, at: 17)
             try insertEvent.run()
             guard db.changes == 1 else {
+                rowIDs.append(0)
                 result.duplicates += 1
                 result.duplicateIDs.append(event.hashID)
                 continue
             }
             let rowID = db.lastInsertRowID
+            if rowID <= lastRowID { rowIDsGrow = false }
+            lastRowID = rowID
+            rowIDs.append(rowID)
             result.captured += 1
             result.capturedIDs.append(event.hashID)
-            for reference in event.uims {
-                postings.append(PostingIndex.Posting(uim: reference.uim, eventID: rowID, role: reference.role.rawValue))
-            }
         }
+        added.append(events)
     }
 
     /// Writes the batch's postings into the UIM index as one sorted run; the batch's counts.
-    consuming func finish() throws -> CaptureResult {
-        try PostingIndex.append(db, postings)
+    /// `presorted`, when given, holds the references of exactly the events added, numbered
+    /// by their position in the batch.
+    consuming func finish(presorted: ReferenceKeys? = nil) throws -> CaptureResult {
+        try PostingIndex.append(db, blocks: blocks(presorted: presorted))
         return result
+    }
+
+    /// The new postings packed into blocks in key order.
+    private func blocks(presorted: ReferenceKeys?) -> [PostingIndex.Block] {
+        let rowIDs = self.rowIDs
+        var references = 0
+        for events in added { for event in events { references += event.uims.count } }
+        if let presorted, presorted.isSorted, rowIDsGrow, presorted.keys.count == references,
+           presorted.keys.allSatisfy({ $0.number >= 0 && $0.number < Int64(rowIDs.count) }) {
+            return PostingIndex.blocks(of: presorted) { position in
+                let id = rowIDs[Int(position)]
+                return id == 0 ? nil : id
+            }
+        }
+        var keys = ReferenceKeys(expectedCount: references)
+        var position = 0
+        for events in added {
+            for event in events {
+                defer { position += 1 }
+                let id = rowIDs[position]
+                guard id != 0 else { continue }
+                for reference in event.uims { keys.add(uim: reference.uim, number: id, role: reference.role.rawValue) }
+            }
+        }
+        keys.sort()
+        return PostingIndex.blocks(of: keys) { $0 }
     }
 }

@@ -105,9 +105,14 @@ public enum PostingIndex {
     /// Appends `postings` as a new run and merges runs as the contract says. Inside the
     /// caller's write transaction.
     static func append(_ db: Database, _ postings: [Posting]) throws {
-        guard !postings.isEmpty else { return }
+        try append(db, blocks: blocks(of: postings))
+    }
+
+    /// Appends blocks packed in key order as a new run and merges runs as the contract
+    /// says. Inside the caller's write transaction.
+    static func append(_ db: Database, blocks: [Block]) throws {
+        guard !blocks.isEmpty else { return }
         let run = try nextRun(db)
-        let blocks = blocks(of: postings)
         for block in blocks { try insert(db, block, run: run) }
         let stored = blocks.reduce(0) { $0 + $1.count }
         try db.cached("INSERT INTO posting_runs(run, postings, level) VALUES (?, ?, ?)")
@@ -117,13 +122,21 @@ public enum PostingIndex {
 
     /// `postings` (any order) sorted into key order and packed into blocks.
     public static func blocks(of postings: [Posting]) -> [Block] {
-        let (bytes, keys, roles) = sortedKeys(postings)
+        blocks(of: sortedKeys(postings)) { $0 }
+    }
+
+    /// Sorted references packed into blocks; `eventID` turns a key's number into the event's
+    /// row ID, or nil to leave the reference out. It must keep the numbers' order, so the
+    /// blocks come out in key order (uim, event_id, role).
+    static func blocks(of sorted: ReferenceKeys, eventID: (Int64) -> Int64?) -> [Block] {
+        precondition(sorted.isSorted)
         var encoder = BlockEncoder()
         var blocks: [Block] = []
-        bytes.withUnsafeBufferPointer { uims in
-            for key in keys {
-                let closed = roles[key.role].withUnsafeBufferPointer { role in
-                    encoder.add(uim: UnsafeBufferPointer(rebasing: uims[key.start..<(key.start + key.count)]), eventID: key.event, role: role)
+        sorted.bytes.withUnsafeBufferPointer { uims in
+            for key in sorted.keys {
+                guard let id = eventID(key.number) else { continue }
+                let closed = sorted.roles[key.role].withUnsafeBufferPointer { role in
+                    encoder.add(uim: UnsafeBufferPointer(rebasing: uims[key.start..<(key.start + key.count)]), eventID: id, role: role)
                 }
                 if let closed { blocks.append(closed) }
             }
@@ -416,43 +429,13 @@ public enum PostingIndex {
         return found
     }
 
-    /// A posting's sort key: its UIM as a range of `bytes`, its event, its role's rank.
-    struct SortKey {
-        let start: Int
-        let count: Int
-        let event: Int64
-        let role: Int
-        let index: Int
-    }
-
-    /// The keys of `postings` in key order (uim, event_id, role), as SQLite's BINARY
-    /// collation orders them, the buffer holding their UIMs, and the roles by rank. The
-    /// sort runs on the writer's path, so it sorts plain (offset, length, event, role)
-    /// records over one byte buffer rather than the postings themselves (sorting those,
-    /// with their reference-counted strings, was 11% of all capture CPU).
-    static func sortedKeys(_ postings: [Posting]) -> (bytes: [UInt8], keys: [SortKey], roles: [[UInt8]]) {
-        let roles = Set(postings.map(\.role)).sorted { codePointOrder($0, $1) < 0 }
-        let roleRank = Dictionary(uniqueKeysWithValues: roles.enumerated().map { ($1, $0) })
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(postings.reduce(0) { $0 + $1.uim.utf8.count })
-        var keys: [SortKey] = []
-        keys.reserveCapacity(postings.count)
-        for (index, posting) in postings.enumerated() {
-            let start = bytes.count
-            bytes.append(contentsOf: posting.uim.utf8)
-            keys.append(SortKey(start: start, count: bytes.count - start, event: posting.eventID, role: roleRank[posting.role]!, index: index))
-        }
-        bytes.append(0)  // never empty, so the buffer has an address
-        bytes.withUnsafeBufferPointer { buffer in
-            let base = buffer.baseAddress!
-            keys.sort { a, b in
-                let c = compareBytes(base + a.start, a.count, base + b.start, b.count)
-                if c != 0 { return c < 0 }
-                if a.event != b.event { return a.event < b.event }
-                return a.role < b.role
-            }
-        }
-        return (bytes, keys, roles.map { Array($0.utf8) })
+    /// `postings` in key order (uim, event_id, role), as SQLite's BINARY collation orders
+    /// them (`ReferenceKeys`, the number being the event's row ID).
+    static func sortedKeys(_ postings: [Posting]) -> ReferenceKeys {
+        var keys = ReferenceKeys(expectedCount: postings.count, expectedBytes: postings.reduce(0) { $0 + $1.uim.utf8.count })
+        for posting in postings { keys.add(uim: posting.uim, number: posting.eventID, role: posting.role) }
+        keys.sort()
+        return keys
     }
 
     /// The number for a new run: above every run that exists (so its rows append).

@@ -106,6 +106,46 @@ import Model
         #expect(Set(sqliteOrder).count == postings.count)
     }
 
+    /// A document validated in the background sorts its references by position before
+    /// the row IDs exist (`ValidatingDocument.sortedReferences`); the store maps positions to
+    /// row IDs and leaves duplicates out. The blocks it writes are byte for byte those the
+    /// store writes when it sorts the postings itself, with and without duplicates, and
+    /// repeated UIMs inside one event.
+    @Test func presortedReferencesWriteTheSameBlocksAsTheStoresOwnSort() throws {
+        let count = EPCISDocumentParser.sliceSize * 2 + 40
+        func text(_ range: Range<Int>) -> [UInt8] {
+            let events = range.map { i in
+                i % 7 == 0
+                    ? Fixtures.aggregation(parent: "https://id.gs1.org/00/0487000100000\(10000 + i % 50)", children: ["https://id.gs1.org/01/04870001000011/21/P\(i)", "https://id.gs1.org/01/04870001000011/21/P\(i + 1)"], time: "2024-01-01T10:00:00Z")
+                    : Fixtures.object(["https://id.gs1.org/01/04870001000011/21/P\(i)", "https://id.gs1.org/01/04870001000011/21/Q\(i % 13)", "https://id.gs1.org/01/04870001000011/21/P\(i)"])
+            }
+            return Array(#"{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2024-01-01T00:00:00Z","epcisBody":{"eventList":[\#(events.joined(separator: ","))]}}"#.utf8)
+        }
+        func blocks(_ store: EventStore) throws -> [String] {
+            try store.database.read { db in
+                try db.prepare("SELECT run, first_uim, postings, data FROM posting_blocks ORDER BY id").rows { s in
+                    "\(s.int64(0))|\(s.text(1) ?? "")|\(s.int64(2))|\(s.text(3) ?? "")"
+                }
+            }
+        }
+        let directory = try TemporaryDirectory()
+        let presorted = try EventStore(path: directory.path("presorted.sqlite"))
+        let sortedByStore = try EventStore(path: directory.path("store.sqlite"))
+        // The second document repeats half of the first (duplicates: no row ID, no postings).
+        for (range, name) in [(0..<count, "first"), ((count / 2)..<(count + count / 2), "second")] {
+            let started = try EPCISDocumentParser.begin(text(range), name: name)
+            #expect(started.sliceCount > 1)
+            let a = try presorted.capture(started, origin: Fixtures.kazakhstan, actor: "t", source: name, documentDigest: "d")
+            #expect(started.sortedReferences() != nil)
+            let b = try sortedByStore.capture(try EPCISDocumentParser.parse(text(range), name: name), origin: Fixtures.kazakhstan,
+                                              actor: "t", source: name, documentDigest: "d")
+            #expect(a == b)
+        }
+        #expect(try blocks(presorted) == blocks(sortedByStore))
+        #expect(try storedPostings(presorted) == storedPostings(sortedByStore))
+        #expect(try storedPostings(presorted).count > count)
+    }
+
     @Test func documentsBecomeRunsThatMergeWithoutLosingAPosting() throws {
         let directory = try TemporaryDirectory()
         let store = try EventStore(path: directory.path("db.sqlite"))

@@ -22,6 +22,15 @@ public protocol EventSlices: Sendable {
     var eventCount: Int { get }
     var sliceCount: Int { get }
     func events(inSlice k: Int) throws(ModelError) -> [EPCISEvent]
+    /// Every event's `uims` as `ReferenceKeys` sorted with the event's index in the document
+    /// as the number, worked out off the writer's thread; nil when there is none (the store
+    /// then sorts the postings itself). Asked for only after every slice was read without
+    /// an error; may block until ready.
+    func sortedReferences() -> ReferenceKeys?
+}
+
+extension EventSlices {
+    public func sortedReferences() -> ReferenceKeys? { nil }
 }
 
 /// A document already validated is one slice.
@@ -48,6 +57,7 @@ public final class ValidatingDocument: EventSlices {
     public let eventCount: Int
     public let sliceCount: Int
     private let results: SliceResults
+    private let references = OnceValue<ReferenceKeys?>()
 
     /// Validates `objects` (event objects of `tape`, in document order): inline when the
     /// document is one slice or when `background` is false (the caller's thread takes part,
@@ -62,6 +72,7 @@ public final class ValidatingDocument: EventSlices {
         self.sliceCount = sliceCount
         let results = SliceResults(count: sliceCount)
         self.results = results
+        if sliceCount < 2 || !background { references.set(nil) }
         guard sliceCount > 0 else { return }
 
         @Sendable func validate(_ k: Int, _ builder: PrehashBuilder) {
@@ -98,7 +109,45 @@ public final class ValidatingDocument: EventSlices {
                 builders.put(builder)
             }
         }
-        if background { DispatchQueue.global().async(execute: all) } else { all() }
+        guard background else {
+            all()
+            return
+        }
+        let references = self.references
+        DispatchQueue.global().async {
+            all()
+            // The store's sort of the document's postings, done here while the writer is
+            // still inserting the events (it is the busier thread).
+            references.set(results.firstFailure == nil ? Self.sortedReferences(results, sliceCount: sliceCount) : nil)
+        }
+    }
+
+    public func sortedReferences() -> ReferenceKeys? { references.get() }
+
+    private static func sortedReferences(_ results: SliceResults, sliceCount: Int) -> ReferenceKeys? {
+        var slices: [[EPCISEvent]] = []
+        slices.reserveCapacity(sliceCount)
+        for k in 0..<sliceCount {
+            guard case .success(let events) = results.get(k) else { return nil }
+            slices.append(events)
+        }
+        var count = 0, bytes = 0
+        for events in slices {
+            for event in events {
+                count += event.uims.count
+                for reference in event.uims { bytes += reference.uim.utf8.count }
+            }
+        }
+        var keys = ReferenceKeys(expectedCount: count, expectedBytes: bytes)
+        var index: Int64 = 0
+        for events in slices {
+            for event in events {
+                for reference in event.uims { keys.add(uim: reference.uim, number: index, role: reference.role.rawValue) }
+                index += 1
+            }
+        }
+        keys.sort()
+        return keys
     }
 
     public func events(inSlice k: Int) throws(ModelError) -> [EPCISEvent] {
@@ -174,5 +223,24 @@ private final class SliceResults: @unchecked Sendable {
         ready[index].wait()
         defer { ready[index].signal() }
         return storage[index]!
+    }
+}
+
+/// A value set once by one thread and read (any number of times) by others after it.
+private final class OnceValue<Value: Sendable>: @unchecked Sendable {
+    // @unchecked Sendable: `value` is written once before `ready` is signalled and read
+    // only after waiting on it; each reader signals again for the next.
+    private let ready = DispatchSemaphore(value: 0)
+    private var value: Value?
+
+    func set(_ value: Value) {
+        self.value = value
+        ready.signal()
+    }
+
+    func get() -> Value {
+        ready.wait()
+        defer { ready.signal() }
+        return value!
     }
 }
