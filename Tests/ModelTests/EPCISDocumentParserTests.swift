@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Model
 
@@ -83,6 +84,31 @@ import Testing
         #expect(throws: ModelError.self) { try EPCISDocumentParser.begin(Self.document(["1"]), name: "bad") }
     }
 
+    /// A reader never waits for work nobody has started: with no pool thread validating
+    /// (a request handler on a server whose pool is busy), reading the slices and the
+    /// sorted references validates them on the reader's own thread, with the same result.
+    @Test func readersValidateWhatNoWorkerHasClaimed() throws {
+        let size = EPCISDocumentParser.sliceSize
+        let events = (0..<(size * 3 + 1)).map { Self.good.replacingOccurrences(of: "/21/ABC", with: "/21/R\($0)") }
+        let whole = try EPCISDocumentParser.parse(Self.document(events), name: "doc")
+        let alone = try EPCISDocumentParser.start(Self.document(events), name: "doc", validation: .readersOnly)
+        #expect(try alone.events(inSlice: 2).map(\.hashID) == whole.events[(2 * size)..<(3 * size)].map(\.hashID))
+        #expect(try alone.document().events.map(\.hashID) == whole.events.map(\.hashID))
+        let sortedFirst = try EPCISDocumentParser.start(Self.document(events), name: "doc", validation: .readersOnly)
+        let references = try #require(sortedFirst.sortedReferences())
+        #expect(references.keys.count == whole.events.reduce(0) { $0 + $1.uims.count })
+        #expect(try sortedFirst.document().events.count == events.count)
+
+        // Many documents read at once from pool threads, each by its own reader.
+        let results = ResultBox(count: 32)
+        DispatchQueue.concurrentPerform(iterations: 32) { i in
+            let document = try? EPCISDocumentParser.begin(Self.document(events), name: "doc \(i)")
+            let count = (try? document?.document().events.count) ?? nil
+            results.set(i, count == events.count && document?.sortedReferences() != nil)
+        }
+        #expect(results.all)
+    }
+
     @Test func parsesIndexedFieldsAndKeepsExtensionsVerbatim() throws {
         let bytes = Self.document([Self.good])
         let document = try EPCISDocumentParser.parse(bytes, name: "doc")
@@ -164,3 +190,13 @@ import Testing
         #expect(event.children == ["https://id.gs1.org/01/10614141073464/21/2017"])
     }
 }
+
+/// One flag per iteration of a concurrent loop, each written by its own iteration.
+final class ResultBox: @unchecked Sendable {
+    private var flags: [Bool]
+    private let lock = NSLock()
+    init(count: Int) { flags = Array(repeating: false, count: count) }
+    func set(_ index: Int, _ value: Bool) { lock.lock(); flags[index] = value; lock.unlock() }
+    var all: Bool { lock.lock(); defer { lock.unlock() }; return !flags.contains(false) }
+}
+

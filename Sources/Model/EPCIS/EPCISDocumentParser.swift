@@ -31,17 +31,17 @@ public enum EPCISDocumentParser {
     /// The document is read as a `JSONTape`: validation and the pre-hash read each event in
     /// place, and an event's `body` is parsed from its raw bytes only if someone asks.
     public static func parse(_ bytes: [UInt8], name: String, limits: JSONParser.Limits = Self.limits) throws(ModelError) -> EPCISDocument {
-        try start(bytes, name: name, limits: limits, background: false).document()
+        try start(bytes, name: name, limits: limits, validation: .inline).document()
     }
 
     /// Reads the JSON and the event list of `bytes` on this thread (throwing their errors),
     /// then returns while the events are validated and hashed on every core: the store can
     /// take the first slices while later ones are still being checked (`EventSlices`).
     public static func begin(_ bytes: [UInt8], name: String, limits: JSONParser.Limits = Self.limits) throws(ModelError) -> ValidatingDocument {
-        try start(bytes, name: name, limits: limits, background: true)
+        try start(bytes, name: name, limits: limits, validation: .background)
     }
 
-    private static func start(_ bytes: [UInt8], name: String, limits: JSONParser.Limits, background: Bool) throws(ModelError) -> ValidatingDocument {
+    static func start(_ bytes: [UInt8], name: String, limits: JSONParser.Limits = Self.limits, validation: ValidatingDocument.Validation) throws(ModelError) -> ValidatingDocument {
         let tape: JSONTape
         do {
             tape = try JSONTape.parse(bytes, limits: limits)
@@ -58,7 +58,7 @@ public enum EPCISDocumentParser {
         let context = tape.member(tape.root, "@context").map(tape.value)
         let hashContext = HashContext(documentContext: context, tape: tape, events: events)
         return ValidatingDocument(kind: kind, context: context, objects: events, tape: tape, hashContext: hashContext, name: name,
-                                  background: background)
+                                  validation: validation)
     }
 
     /// Events per slice when a document's events are validated and hashed on several cores

@@ -49,6 +49,13 @@ extension EPCISDocument: EventSlices {
 /// slices are still being validated; a slice that fails still rolls the whole document back,
 /// because the reader stops at its error inside the one transaction.
 ///
+/// Work is claimed, never assigned: background workers claim slices in order, and a reader
+/// asking for a slice nobody has claimed yet validates it (and any unclaimed slice before
+/// it) on its own thread; so does a reader asking for the sorted references before a worker
+/// took them on. A reader therefore only ever waits for work some running thread is doing,
+/// even when no pool thread is free for the background (a request handler on a busy
+/// server, itself on a pool thread, cannot starve).
+///
 /// Once one slice has failed, slices after it are not validated (the document is refused
 /// anyway); a reader in order never reaches them.
 public final class ValidatingDocument: EventSlices {
@@ -57,13 +64,26 @@ public final class ValidatingDocument: EventSlices {
     public let eventCount: Int
     public let sliceCount: Int
     private let results: SliceResults
+    /// Validates one claimed slice (with a builder from the document's pool).
+    private let work: @Sendable (Int) -> Void
     private let references = OnceValue<ReferenceKeys?>()
+    /// Whether someone (a worker or a reader) has taken on the sort of the references.
+    private let sortClaimed = Atomic<Bool>(false)
 
-    /// Validates `objects` (event objects of `tape`, in document order): inline when the
-    /// document is one slice or when `background` is false (the caller's thread takes part,
-    /// and returns when every slice is done), else on the global queues while this returns.
+    /// Who validates the slices.
+    enum Validation {
+        /// The caller's thread with the pool's, before `init` returns.
+        case inline
+        /// The pool's threads, while `init` returns (one slice: inline).
+        case background
+        /// Only the readers (what they see when no pool thread is ever free; for tests).
+        case readersOnly
+    }
+
+    /// Validates `objects` (event objects of `tape`, in document order) as `validation` says.
     init(kind: String, context: JSONValue?, objects: [Int], tape: JSONTape, hashContext: HashContext, name: String,
-         background: Bool) {
+         validation: Validation) {
+        let background = validation != .inline
         self.kind = kind
         self.context = context
         self.eventCount = objects.count
@@ -72,20 +92,23 @@ public final class ValidatingDocument: EventSlices {
         self.sliceCount = sliceCount
         let results = SliceResults(count: sliceCount)
         self.results = results
-        if sliceCount < 2 || !background { references.set(nil) }
-        guard sliceCount > 0 else { return }
-
-        @Sendable func validate(_ k: Int, _ builder: PrehashBuilder) {
+        // Builders are borrowed per slice from a pool that lives as long as the document, so
+        // the values a builder remembers (a pack commissioned early and packed later) serve
+        // the whole document, and builders are set up once per core rather than per slice.
+        let builders = BuilderPool(context: hashContext)
+        work = { (k: Int) -> Void in
             if let failed = results.firstFailure, failed < k {
                 // Not worth validating: slice `failed` refuses the document.
                 results.set(k, .failure(ModelError(code: "epcis.event", reason: "\(name): events after event \(failed * size) were not validated")))
                 return
             }
+            let builder = builders.take()
+            defer { builders.put(builder) }
             var events: [EPCISEvent] = []
             let range = (k * size)..<min(objects.count, (k + 1) * size)
             events.reserveCapacity(range.count)
             for index in range {
-                do {
+                do throws(ModelError) {
                     events.append(try EPCISDocumentParser.validate(objects[index], in: tape, builder: builder, location: "\(name): event \(index)"))
                 } catch {
                     results.set(k, .failure(error))
@@ -94,35 +117,55 @@ public final class ValidatingDocument: EventSlices {
             }
             results.set(k, .success(events))
         }
-        if sliceCount == 1 {
-            validate(0, PrehashBuilder(context: hashContext))
-            return
+        if sliceCount < 2 || !background {
+            sortClaimed.store(true, ordering: .relaxed)
+            references.set(nil)
         }
-        // Builders are borrowed per slice from a pool that lives as long as the document, so
-        // the values a builder remembers (a pack commissioned early and packed later) serve
-        // the whole document, and builders are set up once per core rather than per slice.
-        let builders = BuilderPool(context: hashContext)
-        let all: @Sendable () -> Void = {
-            DispatchQueue.concurrentPerform(iterations: sliceCount) { k in
-                let builder = builders.take()
-                validate(k, builder)
-                builders.put(builder)
+        guard sliceCount > 0 else { return }
+        let work = self.work
+        if sliceCount == 1 || !background {
+            // The caller's thread takes part; it returns when every slice is done.
+            DispatchQueue.concurrentPerform(iterations: sliceCount) { _ in
+                while let k = results.claim() { work(k) }
             }
-        }
-        guard background else {
-            all()
             return
         }
-        let references = self.references
-        DispatchQueue.global().async {
-            all()
+        guard validation == .background else { return }
+        DispatchQueue.global().async { [self] in
+            DispatchQueue.concurrentPerform(iterations: sliceCount) { _ in
+                while let k = results.claim() { work(k) }
+            }
             // The store's sort of the document's postings, done here while the writer is
             // still inserting the events (it is the busier thread).
-            references.set(results.firstFailure == nil ? Self.sortedReferences(results, sliceCount: sliceCount) : nil)
+            if !sortClaimed.exchange(true, ordering: .acquiringAndReleasing) { references.set(sorted()) }
         }
     }
 
-    public func sortedReferences() -> ReferenceKeys? { references.get() }
+    public func events(inSlice k: Int) throws(ModelError) -> [EPCISEvent] {
+        precondition(k >= 0 && k < sliceCount, "slice \(k) of \(sliceCount)")
+        while let claimed = results.claim(upTo: k) { work(claimed) }
+        return try results.get(k).get()
+    }
+
+    public func sortedReferences() -> ReferenceKeys? {
+        if !sortClaimed.exchange(true, ordering: .acquiringAndReleasing) { references.set(sorted()) }
+        return references.get()
+    }
+
+    /// The references of every event, sorted, or nil when a slice failed. Claims (and
+    /// validates) any slice still unclaimed.
+    private func sorted() -> ReferenceKeys? {
+        while let claimed = results.claim() { work(claimed) }
+        return Self.sortedReferences(results, sliceCount: sliceCount)
+    }
+
+    /// Waits for every slice: the whole document, or its first error.
+    public func document() throws(ModelError) -> EPCISDocument {
+        var all: [EPCISEvent] = []
+        all.reserveCapacity(eventCount)
+        for k in 0..<sliceCount { all += try events(inSlice: k) }
+        return EPCISDocument(kind: kind, context: context, events: all)
+    }
 
     private static func sortedReferences(_ results: SliceResults, sliceCount: Int) -> ReferenceKeys? {
         var slices: [[EPCISEvent]] = []
@@ -148,18 +191,6 @@ public final class ValidatingDocument: EventSlices {
         }
         keys.sort()
         return keys
-    }
-
-    public func events(inSlice k: Int) throws(ModelError) -> [EPCISEvent] {
-        try results.get(k).get()
-    }
-
-    /// Waits for every slice: the whole document, or its first error.
-    public func document() throws(ModelError) -> EPCISDocument {
-        var all: [EPCISEvent] = []
-        all.reserveCapacity(eventCount)
-        for k in 0..<sliceCount { all += try events(inSlice: k) }
-        return EPCISDocument(kind: kind, context: context, events: all)
     }
 }
 
@@ -196,6 +227,8 @@ private final class SliceResults: @unchecked Sendable {
     private let ready: [DispatchSemaphore]
     /// The lowest failed slice so far, or Int.max.
     private let failure = Atomic<Int>(.max)
+    /// The next slice nobody has claimed.
+    private let next = Atomic<Int>(0)
 
     init(count: Int) {
         storage = .allocate(capacity: count)
@@ -206,6 +239,23 @@ private final class SliceResults: @unchecked Sendable {
     deinit {
         storage.deinitialize()
         storage.deallocate()
+    }
+
+    /// Claims the next unclaimed slice for validation, or nil when all are claimed.
+    func claim() -> Int? {
+        let k = next.wrappingAdd(1, ordering: .relaxed).oldValue
+        return k < storage.count ? k : nil
+    }
+
+    /// Claims the next unclaimed slice if it is `limit` or before it, else nil.
+    func claim(upTo limit: Int) -> Int? {
+        var k = next.load(ordering: .relaxed)
+        while k <= limit && k < storage.count {
+            let (exchanged, original) = next.compareExchange(expected: k, desired: k + 1, ordering: .relaxed)
+            if exchanged { return k }
+            k = original
+        }
+        return nil
     }
 
     var firstFailure: Int? {
