@@ -41,6 +41,7 @@ let package = Package(
         .target(name: "CLI", dependencies: ["Core", "Node", "Sync", "Net", "Bench", "Generator", "Store", "Model", "Crypto", "Policy"]),
         .executableTarget(name: "fedtrace", dependencies: ["CLI"]),
 
+        .testTarget(name: "CoreTests", dependencies: ["Core"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Generator"], exclude: ["Vectors"]),
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "Model"]),

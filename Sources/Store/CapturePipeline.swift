@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// Overlaps parsing and storing: while the single writer stores document *n*, another
@@ -17,36 +18,18 @@ public enum CapturePipeline {
     ) throws {
         guard !documents.isEmpty else { return }
         let queue = DispatchQueue(label: "fedtrace.capture.parse")
-        func start(_ index: Int) -> ParseSlot<Parsed> {
-            let slot = ParseSlot<Parsed>()
+        func start(_ index: Int) -> OnceValue<Result<Parsed, any Error>> {
+            let slot = OnceValue<Result<Parsed, any Error>>()
             let input = documents[index]
-            queue.async { slot.fill(Result { try parse(index, input) }) }
+            queue.async { slot.set(Result { try parse(index, input) }) }
             return slot
         }
         var next = start(0)
         for index in documents.indices {
             let current = next
             if index + 1 < documents.count { next = start(index + 1) }
-            let parsed = try current.wait().get()
+            let parsed = try current.get().get()
             try store(index, parsed, documents[index])
         }
-    }
-}
-
-/// A one-shot result handed from the parsing queue to the storing thread.
-final class ParseSlot<Value: Sendable>: @unchecked Sendable {
-    // @unchecked Sendable: `result` is written once before `semaphore` is signalled and read
-    // only after waiting on it, so the semaphore orders every access.
-    private let semaphore = DispatchSemaphore(value: 0)
-    private var result: Result<Value, any Error>?
-
-    func fill(_ value: Result<Value, any Error>) {
-        result = value
-        semaphore.signal()
-    }
-
-    func wait() -> Result<Value, any Error> {
-        semaphore.wait()
-        return result!
     }
 }

@@ -1,3 +1,4 @@
+import Core
 import Dispatch
 import Synchronization
 
@@ -219,38 +220,28 @@ private final class BuilderPool: @unchecked Sendable {
 }
 
 /// One result per slice, each written once by the slice's validation and read (any number
-/// of times, from any thread) after it: a semaphore per slot orders the write before every
-/// read. Raw storage, so writes to different slots are not one exclusive access to a
-/// shared array.
-private final class SliceResults: @unchecked Sendable {
-    private let storage: UnsafeMutableBufferPointer<Result<[EPCISEvent], ModelError>?>
-    private let ready: [DispatchSemaphore]
+/// of times, from any thread) after it; and the claim counter.
+private final class SliceResults: Sendable {
+    private let slots: [OnceValue<Result<[EPCISEvent], ModelError>>]
     /// The lowest failed slice so far, or Int.max.
     private let failure = Atomic<Int>(.max)
     /// The next slice nobody has claimed.
     private let next = Atomic<Int>(0)
 
     init(count: Int) {
-        storage = .allocate(capacity: count)
-        storage.initialize(repeating: nil)
-        ready = (0..<count).map { _ in DispatchSemaphore(value: 0) }
-    }
-
-    deinit {
-        storage.deinitialize()
-        storage.deallocate()
+        slots = (0..<count).map { _ in OnceValue() }
     }
 
     /// Claims the next unclaimed slice for validation, or nil when all are claimed.
     func claim() -> Int? {
         let k = next.wrappingAdd(1, ordering: .relaxed).oldValue
-        return k < storage.count ? k : nil
+        return k < slots.count ? k : nil
     }
 
     /// Claims the next unclaimed slice if it is `limit` or before it, else nil.
     func claim(upTo limit: Int) -> Int? {
         var k = next.load(ordering: .relaxed)
-        while k <= limit && k < storage.count {
+        while k <= limit && k < slots.count {
             let (exchanged, original) = next.compareExchange(expected: k, desired: k + 1, ordering: .relaxed)
             if exchanged { return k }
             k = original
@@ -264,33 +255,9 @@ private final class SliceResults: @unchecked Sendable {
     }
 
     func set(_ index: Int, _ result: Result<[EPCISEvent], ModelError>) {
-        storage[index] = result
         if case .failure = result { failure.min(index, ordering: .releasing) }
-        ready[index].signal()
+        slots[index].set(result)
     }
 
-    func get(_ index: Int) -> Result<[EPCISEvent], ModelError> {
-        ready[index].wait()
-        defer { ready[index].signal() }
-        return storage[index]!
-    }
-}
-
-/// A value set once by one thread and read (any number of times) by others after it.
-private final class OnceValue<Value: Sendable>: @unchecked Sendable {
-    // @unchecked Sendable: `value` is written once before `ready` is signalled and read
-    // only after waiting on it; each reader signals again for the next.
-    private let ready = DispatchSemaphore(value: 0)
-    private var value: Value?
-
-    func set(_ value: Value) {
-        self.value = value
-        ready.signal()
-    }
-
-    func get() -> Value {
-        ready.wait()
-        defer { ready.signal() }
-        return value!
-    }
+    func get(_ index: Int) -> Result<[EPCISEvent], ModelError> { slots[index].get() }
 }
