@@ -144,8 +144,7 @@ final class EventLoop: @unchecked Sendable {
                     return tasks ?? []
                 }
                 for task in last { task() }
-                if channels.isEmpty { break }
-                tasks.withLock { $0 = [] }
+                break
             }
         }
         finished.signal()

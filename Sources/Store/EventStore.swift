@@ -493,21 +493,23 @@ struct EventInserter {
     /// `presorted`, when given, holds the references of exactly the events added, numbered
     /// by their position in the batch.
     consuming func finish(presorted: ReferenceKeys? = nil) throws -> CaptureResult {
-        try PostingIndex.append(db, blocks: blocks(presorted: presorted))
+        try PostingIndex.append(db, blocks: packedBlocks(presorted: presorted).blocks)
         return result
     }
 
-    /// The new postings packed into blocks in key order.
-    private func blocks(presorted: ReferenceKeys?) -> [PostingIndex.Block] {
+    /// The new postings packed into blocks in key order, and whether `presorted` gave the
+    /// order (false: it was missing or did not fit, and the postings were sorted here).
+    func packedBlocks(presorted: ReferenceKeys?) -> (blocks: [PostingIndex.Block], presortedUsed: Bool) {
         let rowIDs = self.rowIDs
         var references = 0
         for events in added { for event in events { references += event.uims.count } }
         if let presorted, presorted.isSorted, rowIDsGrow, presorted.keys.count == references,
            presorted.keys.allSatisfy({ $0.number >= 0 && $0.number < Int64(rowIDs.count) }) {
-            return PostingIndex.blocks(of: presorted) { position in
+            let blocks = PostingIndex.blocks(of: presorted) { position in
                 let id = rowIDs[Int(position)]
                 return id == 0 ? nil : id
             }
+            return (blocks, true)
         }
         var keys = ReferenceKeys(expectedCount: references)
         var position = 0
@@ -520,6 +522,6 @@ struct EventInserter {
             }
         }
         keys.sort()
-        return PostingIndex.blocks(of: keys) { $0 }
+        return (PostingIndex.blocks(of: keys) { $0 }, false)
     }
 }

@@ -102,12 +102,6 @@ public enum PostingIndex {
     /// (one per page) made a store 17% larger than one row per posting.
     static let blockBytes = 1700
 
-    /// Appends `postings` as a new run and merges runs as the contract says. Inside the
-    /// caller's write transaction.
-    static func append(_ db: Database, _ postings: [Posting]) throws {
-        try append(db, blocks: blocks(of: postings))
-    }
-
     /// Appends blocks packed in key order as a new run and merges runs as the contract
     /// says. Inside the caller's write transaction.
     static func append(_ db: Database, blocks: [Block]) throws {

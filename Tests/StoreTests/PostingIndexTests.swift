@@ -144,6 +144,25 @@ import Model
         #expect(try blocks(presorted) == blocks(sortedByStore))
         #expect(try storedPostings(presorted) == storedPostings(sortedByStore))
         #expect(try storedPostings(presorted).count > count)
+
+        // The inserter takes the presorted order (not its own sort as a silent fallback),
+        // and the blocks are those of its own sort; a presorted order that does not fit
+        // the events added is not taken.
+        let third = try EPCISDocumentParser.begin(text(count..<(count * 2)), name: "third")
+        let events = try third.document().events
+        try presorted.database.write { db in
+            var inserter = try EventInserter(db, origin: Fixtures.kazakhstan.urn, recordTime: 0, retentionDeadline: nil, expectedEvents: events.count)
+            try inserter.add(events, contextIDs: nil, contextID: nil)
+            let given = inserter.packedBlocks(presorted: third.sortedReferences())
+            let own = inserter.packedBlocks(presorted: nil)
+            #expect(given.presortedUsed && !own.presortedUsed)
+            #expect(given.blocks.map(\.data) == own.blocks.map(\.data))
+            #expect(given.blocks.count == own.blocks.count && !own.blocks.isEmpty)
+            var mismatched = ReferenceKeys()
+            mismatched.add(uim: "urn:x:extra", number: 0, role: "epc")
+            mismatched.sort()
+            #expect(!inserter.packedBlocks(presorted: mismatched).presortedUsed)
+        }
     }
 
     @Test func documentsBecomeRunsThatMergeWithoutLosingAPosting() throws {
@@ -267,7 +286,7 @@ import Model
             postings.append(PostingIndex.Posting(uim: uim, eventID: Int64(1000 + i), role: "epc"))
             postings.append(PostingIndex.Posting(uim: uim, eventID: Int64(1000 + i), role: "epc"))  // dropped: the same posting
         }
-        try database.write { db in try PostingIndex.append(db, postings) }
+        try database.write { db in try PostingIndex.append(db, blocks: PostingIndex.blocks(of: postings)) }
         try database.read { db in
             let blocks = try db.prepare("SELECT first_uim, postings FROM posting_blocks ORDER BY first_uim").rows { ($0.text(0) ?? "", Int($0.int64(1))) }
             #expect(blocks.count > 4)

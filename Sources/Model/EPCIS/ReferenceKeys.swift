@@ -14,7 +14,7 @@ public struct ReferenceKeys: Sendable {
         public let count: Int
         public let number: Int64
         /// Before `sort`, the order the role was first seen; after, its rank in `roles`.
-        public let role: Int
+        public fileprivate(set) var role: Int
         /// The order in which the reference was added.
         public let index: Int
     }
@@ -57,7 +57,7 @@ public struct ReferenceKeys: Sendable {
         var rank = [Int](repeating: 0, count: roles.count)
         for (position, id) in byText.enumerated() { rank[id] = position }
         roles = byText.map { roles[$0] }
-        keys = keys.map { Key(start: $0.start, count: $0.count, number: $0.number, role: rank[$0.role], index: $0.index) }
+        for i in keys.indices { keys[i].role = rank[keys[i].role] }
         bytes.append(0)
         bytes.withUnsafeBufferPointer { buffer in
             let base = buffer.baseAddress!

@@ -84,7 +84,6 @@ public final class ValidatingDocument: EventSlices {
     /// Validates `objects` (event objects of `tape`, in document order) as `validation` says.
     init(kind: String, context: JSONValue?, objects: [Int], tape: JSONTape, hashContext: HashContext, name: String,
          validation: Validation) {
-        let background = validation != .inline
         self.kind = kind
         self.context = context
         self.eventCount = objects.count
@@ -118,13 +117,13 @@ public final class ValidatingDocument: EventSlices {
             }
             results.set(k, .success(events))
         }
-        if sliceCount < 2 || !background {
+        if sliceCount < 2 || validation == .inline {
             sortClaimed.store(true, ordering: .relaxed)
             references.set(nil)
         }
         guard sliceCount > 0 else { return }
         let work = self.work
-        if sliceCount == 1 || !background {
+        if sliceCount == 1 || validation == .inline {
             // The caller's thread takes part; it returns when every slice is done.
             DispatchQueue.concurrentPerform(iterations: sliceCount) { _ in
                 while let k = results.claim() { work(k) }
