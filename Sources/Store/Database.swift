@@ -70,6 +70,33 @@ public final class Database {
         try execute("PRAGMA cache_size=-\(Self.cacheKiB)")
         try execute("PRAGMA mmap_size=\(Self.mmapBytes)")
         try execute("PRAGMA temp_store=MEMORY")
+        try registerSchemaFunctions()
+    }
+
+    /// SQL functions the schema's views use, registered on every connection of the store:
+    /// `fedtrace_postings(block)`, the postings of a UIM index block as JSON text
+    /// (`PostingIndex.json(ofBlock:)`); a block that does not read is an SQL error.
+    private func registerSchemaFunctions() throws(StoreError) {
+        let postings: @convention(c) (OpaquePointer?, Int32, UnsafeMutablePointer<OpaquePointer?>?) -> Void = { context, count, values in
+            guard let context else { return }
+            guard count == 1, let value = values?[0], sqlite3_value_type(value) == SQLITE_BLOB else {
+                sqlite3_result_error(context, "fedtrace_postings takes one UIM index block (a BLOB)", -1)
+                return
+            }
+            let size = Int(sqlite3_value_bytes(value))
+            let bytes = size == 0 ? [] : Array(UnsafeRawBufferPointer(start: sqlite3_value_blob(value), count: size))
+            do {
+                let json = try PostingIndex.json(ofBlock: bytes)
+                json.withUnsafeBytes { buffer in
+                    sqlite3_result_text(context, buffer.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(buffer.count), fedtrace_sqlite_transient())
+                }
+            } catch {
+                sqlite3_result_error(context, (error as? StoreError)?.reason ?? "fedtrace_postings failed", -1)
+            }
+        }
+        let result = sqlite3_create_function_v2(handle, "fedtrace_postings", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+                                                nil, postings, nil, nil, nil)
+        guard result == SQLITE_OK else { throw StoreError.sqlite(result, handle, "cannot register fedtrace_postings") }
     }
 
     deinit {

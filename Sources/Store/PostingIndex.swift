@@ -1,7 +1,7 @@
 import Foundation
 import Model
 
-/// The UIM index as sorted runs of packed blocks (migrations 0008 and 0009): a
+/// The UIM index as sorted runs of packed blocks (migrations 0008, 0009 and 0010): a
 /// log-structured merge of postings.
 ///
 /// ## Why
@@ -20,15 +20,22 @@ import Model
 ///   (`UIMReference.canonical`), `event_id` the event's row ID, `role` a `UIMRole` raw value.
 ///   Postings are ordered by (uim, event_id, role), text in SQLite's BINARY order (UTF-8
 ///   bytes). A posting is in exactly one live run.
-/// - **Blocks.** `posting_blocks(id, run, first_uim, postings, data)`: `data` is JSON text,
-///   an array of `[uim, event_id, role]` arrays in key order; `first_uim` is the UIM of its
-///   first posting; `postings` how many it holds. A block closes once its text reaches
-///   `blockBytes`, at the next change of UIM, so **all the postings of one UIM in one run are in one
+/// - **Blocks.** `posting_blocks(id, run, first_uim, postings, data)`: `data` is a BLOB
+///   (migration 0010; 0009 wrote JSON text) holding postings in key order: the byte
+///   `formatByte` (1), then per posting `shared` (varint: how many leading bytes its UIM
+///   shares with the UIM of the posting before, 0 for the first; always the whole common
+///   prefix), `suffix length` (varint), the suffix bytes, `event_id` (varint of the 64-bit
+///   pattern) and the role (one byte, `roles`: codes in the roles' text order). Varints are
+///   unsigned LEB128. Postings strictly increase in (uim, event_id, role); a reader refuses
+///   anything else as a corrupt index. `first_uim` is the UIM of its first posting;
+///   `postings` how many it holds. A block closes once it reaches `blockBytes`, at the
+///   next change of UIM, so **all the postings of one UIM in one run are in one
 ///   block** (the unique index on (run, first_uim) holds because of it), and the block
 ///   holding UIM `u` in run `r` is the last block of `r` whose `first_uim <= u`: one
 ///   index seek per run. Blocks are rows of a rowid table (their ids grow, so writes
-///   append; a block of up to ~1.8 KB stays on its page, two to a page, where a WITHOUT
-///   ROWID row over ~1 KB would spill into overflow pages).
+///   append). Generated postings take ~11 bytes instead of ~68 as JSON text; the index
+///   is written several times over by merges and again by every WAL checkpoint, so this
+///   halved the bytes a capture writes (docs/performance.md).
 /// - **Runs.** Every write of events (a captured document, an applied delta) appends its new
 ///   postings as one new run, numbered above every run that exists.
 ///   `posting_runs(run, postings, level)` lists the live runs (`postings`: postings written
@@ -44,8 +51,9 @@ import Model
 /// - **Reads.** `postings(_:uim:)` finds a UIM's postings (one seek and one block decoded per
 ///   live run); the store's queries use it and then read events by row ID. The views
 ///   `uims(uim, event_id, role)` and `aggregation_links` remain for whole-index questions
-///   (status counts, checks): they decode every block (SQLite's `json_each`), so a lookup
-///   through them reads the whole index. Readers see runs and blocks of one snapshot (WAL).
+///   (status counts, checks): they decode every block (`json_each` over the SQL function
+///   `fedtrace_postings(data)`, which the store's connections register; a plain `sqlite3`
+///   shell cannot read them), so a lookup through them reads the whole index. Readers see runs and blocks of one snapshot (WAL).
 /// - **Deletes.** Deleting an event must delete its postings in the same transaction
 ///   (`remove`): its references are derived again from its stored raw bytes, exactly as
 ///   at capture (`EPCISDocumentParser.validateReceived`); the blocks holding them are
@@ -97,9 +105,9 @@ public enum PostingIndex {
         }
     }
 
-    /// A block closes once its text reaches this many bytes, at the next change of UIM
-    /// (about 25 generated postings). Two such rows fill a 4 KB page: blocks of ~2.7 KB
-    /// (one per page) made a store 17% larger than one row per posting.
+    /// A block closes once it holds this many bytes, at the next change of UIM (about 150
+    /// generated postings, ~11 bytes each). Under a 16 KiB page's local payload limit, so a
+    /// block never spills into overflow pages; a lookup decodes one block per run.
     static let blockBytes = 1700
 
     /// Appends blocks packed in key order as a new run and merges runs as the contract
@@ -124,15 +132,18 @@ public enum PostingIndex {
     /// blocks come out in key order (uim, event_id, role).
     static func blocks(of sorted: ReferenceKeys, eventID: (Int64) -> Int64?) -> [Block] {
         precondition(sorted.isSorted)
+        // Every role a reference can have has a code (UIMRole and `roles` are tested to agree).
+        let codes = sorted.roles.map { role in
+            guard let code = roleCode(role) else { preconditionFailure("a reference role with no block code") }
+            return code
+        }
         var encoder = BlockEncoder()
         var blocks: [Block] = []
         sorted.bytes.withUnsafeBufferPointer { uims in
             for key in sorted.keys {
                 guard let id = eventID(key.number) else { continue }
-                let closed = sorted.roles[key.role].withUnsafeBufferPointer { role in
-                    encoder.add(uim: UnsafeBufferPointer(rebasing: uims[key.start..<(key.start + key.count)]), eventID: id, role: role)
-                }
-                if let closed { blocks.append(closed) }
+                let uim = UnsafeBufferPointer(rebasing: uims[key.start..<(key.start + key.count)])
+                if let closed = encoder.add(uim: uim, eventID: id, role: codes[key.role]) { blocks.append(closed) }
             }
         }
         if let last = encoder.finish() { blocks.append(last) }
@@ -146,16 +157,38 @@ public enum PostingIndex {
         try insert.bind(.integer(run), at: 1)
         try block.firstUIM.withUnsafeBytes { buffer throws in try insert.bindText(buffer, at: 2) }
         try insert.bind(.integer(Int64(block.count)), at: 3)
-        try block.data.withUnsafeBytes { buffer throws in try insert.bindText(buffer, at: 4) }
+        try insert.bind(.blob(block.data), at: 4)
         try insert.run()
     }
 
-    /// One block as written: its first UIM, how many postings, and the JSON text.
+    /// One block as written: its first UIM, how many postings, and its bytes.
     public struct Block: Sendable {
         let firstUIM: [UInt8]
         public let count: Int
         let data: [UInt8]
     }
+
+    // MARK: - Block format
+
+    /// The first byte of every block: the format of the contract above. Blocks of 0009 were JSON text
+    /// (first byte `[`); 0010 rewrote them.
+    static let formatByte: UInt8 = 1
+
+    /// Roles as stored, code = position + 1. In the roles' text order, so comparing codes
+    /// orders postings exactly as comparing the role text did (and as `ReferenceKeys` sorts).
+    /// Codes are part of the stored format: a new role takes a new format (a migration).
+    static let roles: [String] = ["child", "class", "epc", "input", "output", "parent"]
+    private static let roleBytes: [[UInt8]] = roles.map { Array($0.utf8) }
+
+    /// The code of a role given as its text, nil for a role blocks cannot hold.
+    static func roleCode(_ role: [UInt8]) -> UInt8? {
+        roleBytes.firstIndex(of: role).map { UInt8($0 + 1) }
+    }
+
+    static func roleCode(_ role: String) -> UInt8? { roleCode(Array(role.utf8)) }
+
+    /// The text of a role code read from a block (checked by the reader).
+    static func roleText(_ code: UInt8) -> String { roles[Int(code) - 1] }
 
     /// Packs postings given in key order into blocks (the contract's rules: `blockBytes`,
     /// closed only where the UIM changes; a posting equal to the one before is dropped).
@@ -164,55 +197,53 @@ public enum PostingIndex {
         private var first: [UInt8] = []
         private var last: [UInt8] = []
         private var lastEvent: Int64 = 0
-        private var lastRole: [UInt8] = []
+        private var lastRole: UInt8 = 0
         private var count = 0
         /// Postings taken so far (duplicates not counted).
         private(set) var added = 0
 
-        /// Adds the next posting; returns the block it closed, if it closed one. `entry`,
-        /// when the posting comes from a block, is its text there, copied as it is (it is
-        /// what this encoder wrote).
-        mutating func add(uim: UnsafeBufferPointer<UInt8>, eventID: Int64, role: UnsafeBufferPointer<UInt8>,
-                          entry: UnsafeBufferPointer<UInt8>? = nil) -> Block? {
+        /// Adds the next posting (`role` a code of `PostingIndex.roles`); returns the block it
+        /// closed, if it closed one.
+        mutating func add(uim: UnsafeBufferPointer<UInt8>, eventID: Int64, role: UInt8) -> Block? {
+            precondition(role >= 1 && Int(role) <= PostingIndex.roles.count)
             let sameUIM = count > 0 && Self.equal(uim, last)
-            if sameUIM && eventID == lastEvent && Self.equal(role, lastRole) { return nil }
+            if sameUIM && eventID == lastEvent && role == lastRole { return nil }
             var closed: Block?
             if count > 0 && data.count >= PostingIndex.blockBytes && !sameUIM { closed = finish() }
+            var shared = 0
             if count == 0 {
                 data.removeAll(keepingCapacity: true)
-                data.append(UInt8(ascii: "["))
+                data.append(PostingIndex.formatByte)
                 first.removeAll(keepingCapacity: true)
                 first.append(contentsOf: uim)
+            } else if sameUIM {
+                shared = uim.count
             } else {
-                data.append(UInt8(ascii: ","))
+                let limit = min(uim.count, last.count)
+                while shared < limit && uim[shared] == last[shared] { shared += 1 }
             }
-            if let entry {
-                data.append(contentsOf: entry)
-            } else {
-                data.append(UInt8(ascii: "["))
-                Self.appendString(uim, to: &data)
-                data.append(UInt8(ascii: ","))
-                Self.appendDecimal(eventID, to: &data)
-                data.append(UInt8(ascii: ","))
-                Self.appendString(role, to: &data)
-                data.append(UInt8(ascii: "]"))
-            }
+            Self.appendVarint(UInt64(shared), to: &data)
+            Self.appendVarint(UInt64(uim.count - shared), to: &data)
+            data.append(contentsOf: UnsafeBufferPointer(rebasing: uim[shared...]))
+            Self.appendVarint(UInt64(bitPattern: eventID), to: &data)
+            data.append(role)
             if !sameUIM {
                 last.removeAll(keepingCapacity: true)
                 last.append(contentsOf: uim)
             }
             lastEvent = eventID
-            lastRole.removeAll(keepingCapacity: true)
-            lastRole.append(contentsOf: role)
+            lastRole = role
             count += 1
             added += 1
             return closed
         }
 
-        mutating func add(uim: String, eventID: Int64, role: String) -> Block? {
+        /// `add` with the UIM and role as text (a role blocks cannot hold is a corrupt index:
+        /// this path re-encodes postings read back from the store).
+        mutating func add(uim: String, eventID: Int64, role: String) throws -> Block? {
+            guard let code = PostingIndex.roleCode(role) else { throw PostingIndex.corrupt("a posting has the unknown role \(role.debugDescription)") }
             var uim = uim
-            var role = role
-            return uim.withUTF8 { u in role.withUTF8 { r in add(uim: u, eventID: eventID, role: r) } }
+            return uim.withUTF8 { add(uim: $0, eventID: eventID, role: code) }
         }
 
         static func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: [UInt8]) -> Bool {
@@ -222,156 +253,107 @@ public enum PostingIndex {
         /// Closes the block under way, if any.
         mutating func finish() -> Block? {
             guard count > 0 else { return nil }
-            data.append(UInt8(ascii: "]"))
             let block = Block(firstUIM: first, count: count, data: data)
             count = 0
             return block
         }
 
-        /// A JSON string: quote, backslash and control characters escaped (`\"`, `\\`,
-        /// `\u00XX`: all that `BlockScan` accepts), the rest as is.
-        static func appendString(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
-            out.append(UInt8(ascii: "\""))
-            if !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-                out.append(contentsOf: bytes)
-            } else {
-                let hex = Array("0123456789abcdef".utf8)
-                for byte in bytes {
-                    switch byte {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                        out.append(UInt8(ascii: "\\"))
-                        out.append(byte)
-                    case 0..<0x20:
-                        out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 15)]])
-                    default:
-                        out.append(byte)
-                    }
-                }
+        /// Unsigned LEB128: seven bits a byte, low bits first, the high bit set on every byte
+        /// but the last.
+        static func appendVarint(_ value: UInt64, to out: inout [UInt8]) {
+            var rest = value
+            while rest >= 0x80 {
+                out.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+                rest >>= 7
             }
-            out.append(UInt8(ascii: "\""))
-        }
-
-        /// `value` in decimal.
-        static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
-            if value < 0 { out.append(UInt8(ascii: "-")) }
-            var magnitude = value.magnitude
-            var digits = 1
-            var rest = magnitude
-            while rest >= 10 { rest /= 10; digits += 1 }
-            let start = out.count
-            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits))
-            var i = start + digits - 1
-            repeat {
-                out[i] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-                i -= 1
-            } while magnitude > 0
+            out.append(UInt8(rest))
         }
     }
 
-    /// A block's text read in place, strictly as `BlockEncoder` writes it (anything else is
-    /// a corrupt index): each entry's UIM and role as byte ranges, its event ID, and the
-    /// range of its whole text. Strings with escapes are unescaped into `bytes` after the
-    /// block's text.
+    /// A block read in place, strictly as `BlockEncoder` writes it (anything else is a
+    /// corrupt index): each entry's UIM (rebuilt from the shared prefix, into `bytes`), event
+    /// ID and role code. The entries must be in strictly increasing key order.
     struct BlockScan {
         struct Entry {
             var uim: Range<Int>
             var eventID: Int64
-            var role: Range<Int>
-            var text: Range<Int>
+            var role: UInt8
         }
 
-        private(set) var bytes: [UInt8]
+        /// The entries' UIMs, one after another (an entry with the UIM of the one before
+        /// shares its range).
+        private(set) var bytes: [UInt8] = []
         private(set) var entries: [Entry] = []
 
         init(_ data: [UInt8]) throws {
-            bytes = data
-            let end = data.count
-            var i = 0
-            func expect(_ byte: UInt8) throws {
-                guard i < end, bytes[i] == byte else { throw PostingIndex.corrupt("a block is not [[uim, event, role], …] at byte \(i)") }
-                i += 1
+            guard let format = data.first else { throw PostingIndex.corrupt("an empty block") }
+            guard format == PostingIndex.formatByte else {
+                throw PostingIndex.corrupt("a block in an unknown format (first byte \(format))")
             }
-            func string() throws -> Range<Int> {
-                try expect(UInt8(ascii: "\""))
-                let start = i
-                var unescaped: [UInt8]?
-                while true {
-                    guard i < end else { throw PostingIndex.corrupt("a block ends inside a string") }
-                    let byte = bytes[i]
-                    if byte == UInt8(ascii: "\"") { break }
-                    if byte < 0x20 { throw PostingIndex.corrupt("a block holds a raw control character") }
-                    if byte == UInt8(ascii: "\\") {
-                        if unescaped == nil { unescaped = Array(bytes[start..<i]) }
-                        guard i + 1 < end else { throw PostingIndex.corrupt("a block ends inside an escape") }
-                        switch bytes[i + 1] {
-                        case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                            unescaped!.append(bytes[i + 1])
-                            i += 2
-                        case UInt8(ascii: "u"):
-                            guard i + 5 < end, bytes[i + 2] == UInt8(ascii: "0"), bytes[i + 3] == UInt8(ascii: "0"),
-                                  let high = Self.hexValue(bytes[i + 4]), let low = Self.hexValue(bytes[i + 5]), high < 2
-                            else { throw PostingIndex.corrupt("a block holds an escape it never writes") }
-                            unescaped!.append(high << 4 | low)
-                            i += 6
-                        default:
-                            throw PostingIndex.corrupt("a block holds an escape it never writes")
-                        }
-                        continue
+            bytes.reserveCapacity(data.count * 3)
+            try data.withUnsafeBufferPointer { d in
+                var i = 1
+                let end = d.count
+                func varint() throws -> UInt64 {
+                    var value: UInt64 = 0
+                    var shift: UInt64 = 0
+                    while true {
+                        guard i < end else { throw PostingIndex.corrupt("a block ends inside a number") }
+                        let byte = d[i]
+                        i += 1
+                        guard shift < 64, shift < 63 || byte <= 1 else { throw PostingIndex.corrupt("a block holds a number out of range") }
+                        value |= UInt64(byte & 0x7f) << shift
+                        if byte < 0x80 { return value }
+                        shift += 7
                     }
-                    unescaped?.append(byte)
+                }
+                var previous: Entry?
+                while i < end {
+                    let shared = try varint()
+                    let suffix = try varint()
+                    let previousCount = previous.map { $0.uim.count } ?? 0
+                    guard shared <= UInt64(previousCount) else { throw PostingIndex.corrupt("a block entry shares more than the UIM before it") }
+                    guard suffix <= UInt64(end - i) else { throw PostingIndex.corrupt("a block ends inside a UIM") }
+                    let sharedCount = Int(shared), suffixCount = Int(suffix)
+                    let uim: Range<Int>
+                    var order = 0  // the new UIM against the one before: -1, 0, 1
+                    if let previous, sharedCount == previous.uim.count && suffixCount == 0 {
+                        uim = previous.uim
+                    } else {
+                        let start = bytes.count
+                        if let previous {
+                            bytes.append(contentsOf: bytes[previous.uim.lowerBound..<(previous.uim.lowerBound + sharedCount)])
+                            if sharedCount == previous.uim.count {
+                                order = 1  // longer than the UIM it extends
+                            } else if suffixCount == 0 {
+                                order = -1  // a proper prefix of the UIM before
+                            } else {
+                                let before = bytes[previous.uim.lowerBound + sharedCount], after = d[i]
+                                order = after > before ? 1 : (after < before ? -1 : 0)
+                            }
+                        }
+                        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: d[i..<(i + suffixCount)]))
+                        uim = start..<bytes.count
+                    }
+                    i += suffixCount
+                    let eventID = Int64(bitPattern: try varint())
+                    guard i < end else { throw PostingIndex.corrupt("a block entry has no role") }
+                    let role = d[i]
                     i += 1
+                    guard role >= 1 && Int(role) <= PostingIndex.roles.count else { throw PostingIndex.corrupt("a block holds the unknown role code \(role)") }
+                    if let previous {
+                        // Strictly increasing (uim, event_id, role); a shared prefix that is
+                        // not the whole common prefix shows as equal bytes at the split.
+                        let increasing = order > 0 || (order == 0 && uim == previous.uim
+                            && (eventID > previous.eventID || (eventID == previous.eventID && role > previous.role)))
+                        guard increasing else { throw PostingIndex.corrupt("a block's postings are out of order") }
+                    } else if shared != 0 {
+                        throw PostingIndex.corrupt("a block's first entry shares a prefix")
+                    }
+                    let entry = Entry(uim: uim, eventID: eventID, role: role)
+                    entries.append(entry)
+                    previous = entry
                 }
-                let range = start..<i
-                i += 1  // the closing quote
-                guard let unescaped else { return range }
-                let copy = bytes.count
-                bytes.append(contentsOf: unescaped)
-                return copy..<bytes.count
-            }
-            func integer() throws -> Int64 {
-                let negative = i < end && bytes[i] == UInt8(ascii: "-")
-                if negative { i += 1 }
-                var value: Int64 = 0
-                var digits = 0
-                while i < end, bytes[i] >= UInt8(ascii: "0"), bytes[i] <= UInt8(ascii: "9") {
-                    let (shifted, over1) = value.multipliedReportingOverflow(by: 10)
-                    let (sum, over2) = shifted.addingReportingOverflow(Int64(bytes[i] - UInt8(ascii: "0")))
-                    guard !over1, !over2 else { throw PostingIndex.corrupt("a block holds an event ID out of range") }
-                    value = sum
-                    digits += 1
-                    i += 1
-                }
-                guard digits > 0 else { throw PostingIndex.corrupt("a block entry has no event ID") }
-                return negative ? -value : value
-            }
-            try expect(UInt8(ascii: "["))
-            if i < end && bytes[i] == UInt8(ascii: "]") {
-                i += 1
-            } else {
-                while true {
-                    let start = i
-                    try expect(UInt8(ascii: "["))
-                    let uim = try string()
-                    try expect(UInt8(ascii: ","))
-                    let eventID = try integer()
-                    try expect(UInt8(ascii: ","))
-                    let role = try string()
-                    try expect(UInt8(ascii: "]"))
-                    entries.append(Entry(uim: uim, eventID: eventID, role: role, text: start..<i))
-                    if i < end && bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                    try expect(UInt8(ascii: "]"))
-                    break
-                }
-            }
-            guard i == end else { throw PostingIndex.corrupt("a block has bytes after its end") }
-        }
-
-        static func hexValue(_ byte: UInt8) -> UInt8? {
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-            default: return nil
             }
         }
 
@@ -384,7 +366,7 @@ public enum PostingIndex {
             let byUIM = Self.order(bytes[a.uim], other.bytes[b.uim])
             if byUIM != 0 { return byUIM }
             if a.eventID != b.eventID { return a.eventID < b.eventID ? -1 : 1 }
-            return Self.order(bytes[a.role], other.bytes[b.role])
+            return a.role == b.role ? 0 : (a.role < b.role ? -1 : 1)
         }
 
         static func order(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> Int {
@@ -395,7 +377,87 @@ public enum PostingIndex {
     /// The postings of a block's text, in its order.
     static func decode(_ data: [UInt8]) throws -> [(uim: String, eventID: Int64, role: String)] {
         let scan = try BlockScan(data)
-        return scan.entries.map { (scan.string($0.uim), $0.eventID, scan.string($0.role)) }
+        return scan.entries.map { (scan.string($0.uim), $0.eventID, roleText($0.role)) }
+    }
+
+    /// A block's postings as the JSON text `[[uim, event_id, role], …]`, for the SQL function
+    /// `fedtrace_postings(data)` that the `uims` view reads blocks through.
+    static func json(ofBlock data: [UInt8]) throws -> [UInt8] {
+        let scan = try BlockScan(data)
+        var out: [UInt8] = [UInt8(ascii: "[")]
+        out.reserveCapacity(scan.bytes.count + scan.entries.count * 24)
+        for (n, entry) in scan.entries.enumerated() {
+            out.append(contentsOf: n == 0 ? Array("[".utf8) : Array(",[".utf8))
+            appendJSONString(scan.bytes[entry.uim], to: &out)
+            out.append(UInt8(ascii: ","))
+            out.append(contentsOf: String(entry.eventID).utf8)
+            out.append(UInt8(ascii: ","))
+            appendJSONString(roleText(entry.role).utf8[...], to: &out)
+            out.append(UInt8(ascii: "]"))
+        }
+        out.append(UInt8(ascii: "]"))
+        return out
+    }
+
+    /// A JSON string: quote, backslash and control characters escaped, the rest (UTF-8) as is.
+    static func appendJSONString(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
+        let hex = Array("0123456789abcdef".utf8)
+        out.append(UInt8(ascii: "\""))
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                out.append(UInt8(ascii: "\\"))
+                out.append(byte)
+            case 0..<0x20:
+                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+            default:
+                out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// Migration 0010: rewrites every block still in 0009's JSON text (`[[uim, event_id,
+    /// role], …]`, read with SQLite's JSON functions, strictly) in the binary format.
+    /// Blocks already binary are left as they are.
+    static func convertJSONBlocks(_ db: Database) throws {
+        let ids = try db.prepare("SELECT id FROM posting_blocks WHERE typeof(data) = 'text' ORDER BY id").rows { $0.int64(0) }
+        let block = try db.prepare("SELECT run, first_uim, data FROM posting_blocks WHERE id = ?")
+        let entries = try db.prepare("""
+            SELECT json_array_length(j.value), json_type(j.value, '$[0]'), json_type(j.value, '$[1]'), json_type(j.value, '$[2]'),
+                   json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]'), j.type
+            FROM json_each(?) j ORDER BY j.key
+            """)
+        for id in ids {
+            try block.bind([.integer(id)])
+            guard try block.step() else { throw corrupt("block \(id) vanished during the upgrade") }
+            let run = block.int64(0), firstUIM = block.text(1) ?? "", text = block.text(2) ?? ""
+            block.reset()
+            var encoder = BlockEncoder()
+            var rewritten: [Block] = []
+            do {
+                try entries.bind([.text(text)])
+                while try entries.step() {
+                    guard entries.text(7) == "array", entries.int64(0) == 3, entries.text(1) == "text",
+                          entries.text(2) == "integer", entries.text(3) == "text"
+                    else { throw corrupt("block \(id) is not [[uim, event, role], …]") }
+                    if let closed = try encoder.add(uim: entries.text(4) ?? "", eventID: entries.int64(5), role: entries.text(6) ?? "") {
+                        rewritten.append(closed)
+                    }
+                }
+                entries.reset()
+            } catch let error as StoreError where error.code.hasPrefix("store.sqlite.") {
+                entries.reset()
+                throw corrupt("block \(id) is not JSON text (\(error.reason))")
+            }
+            if let last = encoder.finish() { rewritten.append(last) }
+            guard let head = rewritten.first, head.firstUIM == Array(firstUIM.utf8) else {
+                throw corrupt("block \(id) does not begin with its first UIM")
+            }
+            for written in rewritten { _ = try BlockScan(written.data) }  // in key order, or corrupt
+            try db.cached("DELETE FROM posting_blocks WHERE id = ?").bind([.integer(id)]).run()
+            for written in rewritten { try insert(db, written, run: run) }
+        }
     }
 
     static func corrupt(_ reason: String) -> StoreError {
@@ -417,7 +479,7 @@ public enum PostingIndex {
             guard !blocks.isNull(0) else { continue }
             let scan = try BlockScan(blocks.blob(0))
             for entry in scan.entries where BlockScan.order(scan.bytes[entry.uim], key) == 0 {
-                found.append((entry.eventID, scan.string(entry.role)))
+                found.append((entry.eventID, roleText(entry.role)))
             }
         }
         return found
@@ -469,8 +531,7 @@ public enum PostingIndex {
             let smallest = first(cursors)
             let entry = cursors[smallest].head
             let closed = cursors[smallest].scan.bytes.withUnsafeBufferPointer { b in
-                encoder.add(uim: UnsafeBufferPointer(rebasing: b[entry.uim]), eventID: entry.eventID,
-                            role: UnsafeBufferPointer(rebasing: b[entry.role]), entry: UnsafeBufferPointer(rebasing: b[entry.text]))
+                encoder.add(uim: UnsafeBufferPointer(rebasing: b[entry.uim]), eventID: entry.eventID, role: entry.role)
             }
             if let closed { try insert(db, closed, run: run) }
             if try !cursors[smallest].advance() { cursors.remove(at: smallest) }
@@ -491,7 +552,7 @@ public enum PostingIndex {
 
         init(_ blocks: Statement) throws {
             self.blocks = blocks
-            scan = try BlockScan(Array("[]".utf8))
+            scan = try BlockScan([PostingIndex.formatByte])
             position = -1
         }
 
@@ -538,7 +599,7 @@ public enum PostingIndex {
         var uims = 0
         var links = 0
         var last: [UInt8]? = nil
-        let child = ArraySlice(UIMRole.child.rawValue.utf8), quantityClass = ArraySlice(UIMRole.quantityClass.rawValue.utf8)
+        let child = roleCode(UIMRole.child.rawValue), quantityClass = roleCode(UIMRole.quantityClass.rawValue)
         while !cursors.isEmpty {
             let k = first(cursors)
             let scan = cursors[k].scan, entry = cursors[k].head
@@ -547,8 +608,7 @@ public enum PostingIndex {
                 uims += 1
                 last = Array(uim)
             }
-            let role = scan.bytes[entry.role]
-            if packing.contains(entry.eventID) && (BlockScan.order(role, child) == 0 || BlockScan.order(role, quantityClass) == 0) { links += 1 }
+            if packing.contains(entry.eventID) && (entry.role == child || entry.role == quantityClass) { links += 1 }
             if try !cursors[k].advance() { cursors.remove(at: k) }
         }
         return (uims, links)
@@ -570,11 +630,13 @@ public enum PostingIndex {
         }
         if references.isEmpty {
             // Bytes that no longer give their references (they did when stored): find the
-            // blocks naming the event (`",<id>,"` occurs in a block's text only as an
-            // entry's event ID) rather than leave postings that a later event with a reused
-            // row ID would inherit.
-            let scan = try db.cached("SELECT id FROM posting_blocks WHERE instr(data, ?) > 0")
-            blockIDs.formUnion(try scan.bind([.text("\",\(eventID),\"")]).rows { $0.int64(0) })
+            // blocks naming the event by reading every block, rather than leave postings
+            // that a later event with a reused row ID would inherit. Rare and slow (one pass
+            // over the index).
+            let every = try db.prepare("SELECT id, data FROM posting_blocks")
+            while try every.step() {
+                if try BlockScan(every.blob(1)).entries.contains(where: { $0.eventID == eventID }) { blockIDs.insert(every.int64(0)) }
+            }
         }
         let read = try db.cached("SELECT data FROM posting_blocks WHERE id = ?")
         for id in blockIDs.sorted() {
@@ -586,7 +648,7 @@ public enum PostingIndex {
                 continue
             }
             var encoder = BlockEncoder()
-            for entry in kept where encoder.add(uim: entry.uim, eventID: entry.eventID, role: entry.role) != nil {
+            for entry in kept where try encoder.add(uim: entry.uim, eventID: entry.eventID, role: entry.role) != nil {
                 throw corrupt("block \(id) holds a UIM change past \(blockBytes) bytes")
             }
             // Fewer postings than before, so one block (it keeps its first_uim: the key
@@ -595,7 +657,7 @@ public enum PostingIndex {
             let update = try db.cached("UPDATE posting_blocks SET postings = ?, data = ? WHERE id = ?")
             update.reset()
             try update.bind(.integer(Int64(block.count)), at: 1)
-            try block.data.withUnsafeBytes { buffer throws in try update.bindText(buffer, at: 2) }
+            try update.bind(.blob(block.data), at: 2)
             try update.bind(.integer(id), at: 3)
             try update.run()
         }

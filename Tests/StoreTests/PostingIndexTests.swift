@@ -124,7 +124,7 @@ import Model
         func blocks(_ store: EventStore) throws -> [String] {
             try store.database.read { db in
                 try db.prepare("SELECT run, first_uim, postings, data FROM posting_blocks ORDER BY id").rows { s in
-                    "\(s.int64(0))|\(s.text(1) ?? "")|\(s.int64(2))|\(s.text(3) ?? "")"
+                    "\(s.int64(0))|\(s.text(1) ?? "")|\(s.int64(2))|\(s.blob(3))"
                 }
             }
         }
@@ -254,7 +254,7 @@ import Model
             }
         }
         let store = try EventStore(path: path)
-        #expect(try Schema.migrator.appliedNames(store.database).suffix(2) == ["0008-posting-runs", "0009-posting-blocks"])
+        #expect(try Schema.migrator.appliedNames(store.database).suffix(3) == ["0008-posting-runs", "0009-posting-blocks", "0010-binary-posting-blocks"])
         #expect(try storedPostings(store) == ["\(pack)|1|child", "\(carton)|1|parent"])
         #expect(try runs(store).map(\.postings) == [2])
         #expect(try runs(store).map(\.level) == [0])
@@ -279,9 +279,9 @@ import Model
         var postings: [PostingIndex.Posting] = (1...(150)).map {
             PostingIndex.Posting(uim: busy, eventID: Int64($0), role: "parent")
         }
-        // Odd text survives the JSON (quote, backslash, control character, non-ASCII).
+        // Odd text survives the blocks and the view's JSON (quote, backslash, control character, non-ASCII).
         let odd = ["urn:x:\"quoted\"", "urn:x:back\\slash", "urn:x:tab\there", "urn:x:é", "urn:x:e\u{301}"]
-        let uims = (0..<(200)).map { "https://id.gs1.org/01/04870001000011/21/P\($0)" } + odd
+        let uims = (0..<(1000)).map { "https://id.gs1.org/01/04870001000011/21/P\($0)" } + odd
         for (i, uim) in uims.enumerated() {
             postings.append(PostingIndex.Posting(uim: uim, eventID: Int64(1000 + i), role: "epc"))
             postings.append(PostingIndex.Posting(uim: uim, eventID: Int64(1000 + i), role: "epc"))  // dropped: the same posting
@@ -327,7 +327,7 @@ import Model
             try db.execute("INSERT INTO posting_runs(run, postings, level) SELECT run, count(*), 0 FROM postings GROUP BY run")
         }
         let store = try EventStore(path: path)
-        #expect(try Schema.migrator.appliedNames(store.database).last == "0009-posting-blocks")
+        #expect(try Schema.migrator.appliedNames(store.database).suffix(2) == ["0009-posting-blocks", "0010-binary-posting-blocks"])
         #expect(try storedPostings(store) == expectedPostings(store))
         #expect(try storedPostings(store).count == packs.count + 1)
         #expect(try runs(store).map(\.stored) == [Int64(packs.count / 2 + 1), Int64(packs.count / 2)])
@@ -337,33 +337,132 @@ import Model
         query.anyEPCs = [packs[3]]
         #expect(try store.events(matching: query).count == 1)
     }
-    @Test func blockTextIsReadBackExactlyAndAnythingElseIsACorruptIndex() throws {
-        let odd = ["urn:x:\"q\"", "urn:x:b\\s", "urn:x:\u{1}\u{1f}", "urn:x:é", "urn:x:e\u{301}", "urn:x:😀", ""]
+    /// A store as 0009 left it (blocks of JSON text) is rewritten by 0010 into binary blocks
+    /// with the same postings, runs and first UIMs; a JSON block that does not read stops the
+    /// upgrade, and the store stays as it was.
+    @Test func aStoreWithJSONBlocksKeepsItsIndex() throws {
+        let carton = "https://id.gs1.org/01/14870001000018/21/CARTON1"
+        let packs = (0..<(400)).map { "https://id.gs1.org/01/04870001000011/21/PACK\($0)" } + ["urn:x:odd-pack-é"]
+        let document = Fixtures.document([Fixtures.aggregation(parent: carton, children: packs, time: "2024-01-02T10:00:00Z")])
+        let event = document.events[0]
+        let references = event.uims.sorted { a, b in
+            let byUIM = codePointOrder(a.uim, b.uim)
+            return byUIM != 0 ? byUIM < 0 : a.role.rawValue < b.role.rawValue
+        }
+        func json(_ text: String) -> String {
+            var bytes: [UInt8] = []
+            PostingIndex.appendJSONString(Array(text.utf8), to: &bytes)
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        /// The store, and how many JSON blocks it holds.
+        func makeStore(_ path: String, damage: Bool) throws -> Int {
+            var blocks = 0
+            let database = try SerialDatabase(path: path)
+            try Migrator(Array(Schema.migrator.migrations.prefix { $0.name != "0010-binary-posting-blocks" })).migrate(database)
+            try database.write { db in
+                try db.prepare("""
+                    INSERT INTO events(hash_id, type, event_time, event_time_text, time_zone_offset, record_time, action, origin, raw, parent)
+                    VALUES (?, 'AggregationEvent', 0, '2024-01-02T10:00:00.000Z', '+00:00', 0, 'ADD', 'urn:fctc:party:KZ', ?, ?)
+                    """).bind([.text(event.hashID), .blob(event.raw), .text(carton)]).run()
+                // Two runs (odd and even references), each in JSON blocks of 25 postings.
+                for run in 1...2 {
+                    let mine = references.enumerated().filter { $0.offset % 2 == run - 1 }.map(\.element)
+                    for start in stride(from: 0, to: mine.count, by: 25) {
+                        let slice = mine[start..<min(start + 25, mine.count)]
+                        var text = "[" + slice.map { "[\(json($0.uim)),1,\(json($0.role.rawValue))]" }.joined(separator: ",") + "]"
+                        if damage && run == 2 && start == 50 { text = String(text.dropLast()) }
+                        try db.prepare("INSERT INTO posting_blocks(run, first_uim, postings, data) VALUES (?, ?, ?, ?)")
+                            .bind([.integer(Int64(run)), .text(slice.first!.uim), .integer(Int64(slice.count)), .text(text)]).run()
+                        blocks += 1
+                    }
+                    try db.prepare("INSERT INTO posting_runs(run, postings, level) VALUES (?, ?, 0)").bind([.integer(Int64(run)), .integer(Int64(mine.count))]).run()
+                }
+            }
+            return blocks
+        }
+        let directory = try TemporaryDirectory()
+        let path = directory.path("db.sqlite")
+        #expect(try makeStore(path, damage: false) > 10)
+        let store = try EventStore(path: path)
+        #expect(try Schema.migrator.appliedNames(store.database).last == "0010-binary-posting-blocks")
+        #expect(try storedPostings(store) == expectedPostings(store))
+        #expect(try storedPostings(store).count == packs.count + 1)
+        #expect(try runs(store).map(\.stored) == [Int64((packs.count + 2) / 2), Int64((packs.count + 1) / 2)])
+        let (notBinary, found) = try store.database.read { db throws in
+            (try db.prepare("SELECT count(*) FROM posting_blocks WHERE typeof(data) <> 'blob'").rows { $0.int64(0) },
+             try (packs + [carton]).map { try PostingIndex.postings(db, uim: $0).map(\.eventID) })
+        }
+        #expect(notBinary == [0])
+        #expect(found == Array(repeating: [1], count: packs.count + 1))
+        #expect(try store.trace(uim: packs[7]).levels.map(\.uim) == [packs[7], carton])
+        #expect(try store.trace(uim: carton).levels.count == packs.count + 1)
+
+        let damaged = directory.path("damaged.sqlite")
+        let jsonBlocks = try makeStore(damaged, damage: true)
+        #expect { _ = try EventStore(path: damaged) } throws: { ($0 as? StoreError)?.code == "store.index.corrupt" }
+        let untouched = try SerialDatabase(path: damaged)
+        #expect(try Schema.migrator.appliedNames(untouched).last == "0009-posting-blocks")
+        #expect(try untouched.read { db in try db.prepare("SELECT count(*) FROM posting_blocks WHERE typeof(data) = 'text'").rows { $0.int64(0) } } == [Int64(jsonBlocks)])
+    }
+
+    @Test func blocksAreReadBackExactlyAndAnythingElseIsACorruptIndex() throws {
+        let odd = ["urn:x:\"q\"", "urn:x:b\\s", "urn:x:\u{1}\u{1f}", "urn:x:é", "urn:x:e\u{301}", "urn:x:😀", "", "urn:x:é2"]
+        let sorted = odd.sorted(by: { codePointOrder($0, $1) < 0 })
+        let ids: [Int64] = [0, 1, 127, 128, 1_000_000_007, Int64.max, -1, Int64.min]
         var encoder = PostingIndex.BlockEncoder()
-        for (i, uim) in odd.sorted(by: { codePointOrder($0, $1) < 0 }).enumerated() {
-            #expect(encoder.add(uim: uim, eventID: Int64(i) * 1_000_000_007, role: i % 2 == 0 ? "epc" : "ro\"le") == nil)
+        for (i, uim) in sorted.enumerated() {
+            #expect(try encoder.add(uim: uim, eventID: ids[i], role: i % 2 == 0 ? "epc" : "parent") == nil)
+            #expect(try encoder.add(uim: uim, eventID: ids[i], role: "parent") == nil)  // same UIM: shares it whole, or the same posting: dropped
         }
         let finished = encoder.finish()
         let block = try #require(finished)
+        #expect(block.data.first == PostingIndex.formatByte)
+        #expect(block.firstUIM == Array(sorted[0].utf8))
         let decoded = try PostingIndex.decode(block.data)
-        #expect(decoded.map(\.uim) == odd.sorted(by: { codePointOrder($0, $1) < 0 }))
-        #expect(decoded.map(\.eventID) == (0..<odd.count).map { Int64($0) * 1_000_000_007 })
-        #expect(decoded.map(\.role) == (0..<odd.count).map { $0 % 2 == 0 ? "epc" : "ro\"le" })
-        // SQLite's JSON functions read the same text.
+        #expect(decoded.map(\.uim) == sorted.indices.flatMap { i in i % 2 == 0 ? [sorted[i], sorted[i]] : [sorted[i]] })
+        #expect(decoded.count == block.count && block.count == sorted.count + sorted.count / 2)
+        #expect(decoded.map(\.eventID) == sorted.indices.flatMap { i in i % 2 == 0 ? [ids[i], ids[i]] : [ids[i]] })
+        #expect(decoded.map(\.role) == sorted.indices.flatMap { i in i % 2 == 0 ? ["epc", "parent"] : ["parent"] })
+        // The view's SQL function gives the same postings as JSON text SQLite reads.
         let directory = try TemporaryDirectory()
         let database = try SerialDatabase(path: directory.path("db.sqlite"))
         let viaSQLite = try database.read { db in
-            try db.prepare("SELECT json_extract(value, '$[0]') FROM json_each(?)").bind([.text(String(decoding: block.data, as: UTF8.self))]).rows { $0.text(0) ?? "" }
+            try db.prepare("SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(fedtrace_postings(?))")
+                .bind([.blob(block.data)]).rows { "\($0.text(0) ?? "")|\($0.int64(1))|\($0.text(2) ?? "")" }
         }
-        #expect(viaSQLite == decoded.map(\.uim))
-        for bad in ["", "[", "[[", "[[\"a\",1,\"b\"]", "[[\"a\",1,\"b\"]]x", "[[\"a\",,\"b\"]]", "[[\"a\",1]]",
-                    "CONTROL", "[[\"a\\n\",1,\"b\"]]", "[[\"a\\u0100\",1,\"b\"]]", "[[\"a\",99999999999999999999,\"b\"]]",
-                    "[ [\"a\",1,\"b\"]]", "{\"a\":1}"] {
-            var bytes = Array(bad.utf8)
-            if bad == "CONTROL" { bytes = Array("[[\"a".utf8) + [1] + Array("\",1,\"b\"]]".utf8) }
-            #expect(throws: StoreError.self, "\(bad)") { try PostingIndex.decode(bytes) }
+        #expect(viaSQLite == decoded.map { "\($0.uim)|\($0.eventID)|\($0.role)" })
+        #expect(throws: StoreError.self) { try database.read { db in try db.prepare("SELECT fedtrace_postings(x'02')").rows { $0.text(0) } } }
+        #expect(throws: StoreError.self) { try database.read { db in try db.prepare("SELECT fedtrace_postings('[]')").rows { $0.text(0) } } }
+
+        // What the encoder never writes.
+        let one = try #require(try { var e = PostingIndex.BlockEncoder(); _ = try e.add(uim: "urn:x:b", eventID: 5, role: "epc"); return e.finish() }())
+        let bad: [(String, [UInt8])] = [
+            ("empty", []), ("JSON text of 0009", Array("[[\"a\",1,\"epc\"]]".utf8)), ("unknown format", [2] + one.data.dropFirst()),
+            ("cut in the UIM", Array(one.data.prefix(5))), ("no role", Array(one.data.dropLast())), ("role 0", one.data.dropLast() + [0]),
+            ("role 7", one.data.dropLast() + [7]), ("number runs on", [1, 0, 1, 0x62] + [UInt8](repeating: 0xff, count: 11)),
+            ("number too large", [1, 0, 1, 0x62] + [UInt8](repeating: 0xff, count: 9) + [0x02, 3]),
+            ("first entry shares", [1, 1, 0, 5, 3]), ("shares more than there is", one.data + [8, 0, 6, 3]),
+            ("same posting again", one.data + [7, 0, 5, 3]), ("smaller event", one.data + [7, 0, 4, 3]),
+            ("smaller UIM", one.data + [0, 1, 0x61, 6, 3]), ("prefix of the UIM before", one.data + [6, 0, 6, 3]),
+            ("a shared prefix that is not all of it", one.data + [6, 1, 0x62, 6, 3]),
+        ]
+        for (name, bytes) in bad {
+            #expect(throws: StoreError.self, "\(name)") { try PostingIndex.decode(bytes) }
         }
-        #expect(try PostingIndex.decode(Array("[]".utf8)).isEmpty)
+        #expect(try PostingIndex.decode([PostingIndex.formatByte]).isEmpty)
+        #expect(try PostingIndex.decode(one.data + [7, 1, 0x30, 6, 3]).map(\.uim) == ["urn:x:b", "urn:x:b0"])  // a longer UIM after its prefix
+        var unknown = PostingIndex.BlockEncoder()
+        #expect(throws: StoreError.self) { try unknown.add(uim: "urn:x:a", eventID: 1, role: "owner") }
+    }
+
+    /// The role codes are UIMRole's roles, in their text order (so codes order postings as
+    /// the text did, and as ReferenceKeys sorts them).
+    @Test func roleCodesAreEveryRoleInTextOrder() {
+        #expect(PostingIndex.roles == UIMRole.allCases.map(\.rawValue).sorted { codePointOrder($0, $1) < 0 })
+        for (i, role) in PostingIndex.roles.enumerated() {
+            #expect(PostingIndex.roleCode(role) == UInt8(i + 1))
+            #expect(PostingIndex.roleText(UInt8(i + 1)) == role)
+        }
     }
 
     @Test func aTamperedBlockIsReportedNotSkipped() throws {
@@ -379,12 +478,13 @@ import Model
             #expect(error.code == "store.index.corrupt")
         }
     }
-    /// Random damage to block text never crashes the reader: it is refused as corrupt, or
-    /// (when the damage leaves text the encoder could have written) read as that text.
+    /// Random damage to a block never crashes the reader: it is refused as corrupt, or
+    /// (when the damage leaves bytes the encoder could have written) read as those postings.
     @Test func damagedBlocksAreRefusedOrReadExactly() throws {
         var encoder = PostingIndex.BlockEncoder()
-        for (i, uim) in ["urn:x:\"q\"", "urn:x:a", "urn:x:b\\c", "urn:x:é\u{1}"].enumerated() {
-            _ = encoder.add(uim: uim, eventID: Int64(i + 1) * 97, role: "child")
+        for (i, uim) in ["urn:x:\"q\"", "urn:x:a", "urn:x:ab", "urn:x:b\\c", "urn:x:é\u{1}"].enumerated() {
+            _ = try encoder.add(uim: uim, eventID: Int64(i + 1) * 97, role: "child")
+            _ = try encoder.add(uim: uim, eventID: Int64(i + 1) * 97 + 300, role: "parent")
         }
         let finished = encoder.finish()
         let original = try #require(finished).data
@@ -400,17 +500,18 @@ import Model
                 switch next() % 3 {
                 case 0: bytes[next() % bytes.count] = UInt8(truncatingIfNeeded: next())
                 case 1: bytes.remove(at: next() % bytes.count)
-                default: bytes.insert(Array("[]\",\\u0123456789".utf8)[next() % 16], at: next() % (bytes.count + 1))
+                default: bytes.insert([0, 1, 2, 3, 6, 7, 0x7f, 0x80, 0xff, 0x61, 0x3a][next() % 11], at: next() % (bytes.count + 1))
                 }
                 if bytes.isEmpty { break }
             }
             do {
                 let entries = try PostingIndex.decode(bytes)
                 var again = PostingIndex.BlockEncoder()
-                var blocks = entries.compactMap { again.add(uim: $0.uim, eventID: $0.eventID, role: $0.role) }
+                var blocks = try entries.compactMap { try again.add(uim: $0.uim, eventID: $0.eventID, role: $0.role) }
                 if let last = again.finish() { blocks.append(last) }
                 // Read back, the entries re-encode to a valid block that reads the same.
-                #expect(try blocks.flatMap { try PostingIndex.decode($0.data) }.map(\.eventID) == entries.map(\.eventID))
+                let reread = try blocks.flatMap { try PostingIndex.decode($0.data) }
+                #expect(reread.map(\.uim) == entries.map(\.uim) && reread.map(\.eventID) == entries.map(\.eventID) && reread.map(\.role) == entries.map(\.role))
             } catch let error as StoreError {
                 #expect(error.code == "store.index.corrupt")
                 refused += 1
