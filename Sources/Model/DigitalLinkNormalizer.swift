@@ -28,6 +28,13 @@ public enum DigitalLinkNormalizer {
     /// `None` (or raises).
     public static func normalize(_ uri: String) -> String? {
         var uri = uri
+        if uri.withUTF8(isCanonicalAsIs) { return uri }
+        return normalizeWithoutShortcut(uri)
+    }
+
+    /// `normalize` without the `isCanonicalAsIs` shortcut (the tests' oracle for it).
+    static func normalizeWithoutShortcut(_ uri: String) -> String? {
+        var uri = uri
         if let result = uri.utf8.withContiguousStorageIfAvailable({ normalize(utf8: $0) }) {
             return result
         }
@@ -42,6 +49,56 @@ public enum DigitalLinkNormalizer {
     public static func checkDigit(_ digits: some StringProtocol) -> Int? {
         let scalars = Array(digits.unicodeScalars.lazy.map(\.value))
         return scalars.withUnsafeBufferPointer { checkDigit($0[...]) }
+    }
+
+    /// Whether `bytes` has one of the shapes the reference returns unchanged that make up
+    /// nearly every value of tracking-and-tracing data, so `normalize` can answer without
+    /// running the patterns: `https://id.gs1.org/` followed by
+    ///
+    /// * `01/` + 14 ASCII digits, optionally `/21/` + 1 to 20 ASCII letters or digits (a
+    ///   GTIN, or an SGTIN: a unit pack's UIM);
+    /// * `00/` + 18 ASCII digits (an SSCC: a pallet or logistic unit);
+    /// * `414/` + 13 ASCII digits (a GLN: a read point or business location);
+    ///
+    /// and nothing after (no final "\n"). Why each is a fixed point of `digitalLink`: it
+    /// passes `dlSyntax` (key `01`, `00` or `414` then 4 digits and no '/'); it has no query
+    /// and no short name (no '/' + 3–5 lower-case letters + '/'); it is on the canonical host
+    /// with a canonical key, so it is not rebased; a GTIN has 14 digits, so no padding; there
+    /// is no `/22/` (CPV) and no `/10/` (lot); and `finalSyntax` accepts it (`01/` + 14 digits
+    /// at the end or + `/21/` + up to 20 `dlChar`, which holds letters and digits; `00/` + 18
+    /// digits; `414/` + 13 digits). Being ASCII without blanks, it is also left alone by
+    /// `str.strip()`, the CBV vocabulary rewrite (not `urn:`) and the number rewrite.
+    /// `DigitalLinkNormalizerTests` checks the claim against `normalizeWithoutShortcut`.
+    public static func isCanonicalAsIs(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = bytes.count
+        guard n >= 36 else { return false }
+        let host: StaticString = "https://id.gs1.org/"
+        for i in 0..<19 where bytes[i] != host.utf8Start[i] { return false }
+        @inline(__always) func digits(_ from: Int, _ count: Int) -> Bool {
+            var i = from
+            while i < from + count {
+                if bytes[i] &- 0x30 >= 10 { return false }
+                i += 1
+            }
+            return true
+        }
+        switch (bytes[19], bytes[20], bytes[21]) {
+        case (0x30, 0x31, 0x2F):  // "01/"
+            guard digits(22, 14) else { return false }
+            if n == 36 { return true }
+            guard n >= 41, n <= 60, bytes[36] == 0x2F, bytes[37] == 0x32, bytes[38] == 0x31, bytes[39] == 0x2F else { return false }
+            for i in 40..<n {
+                let c = bytes[i]
+                guard c &- 0x30 < 10 || (c | 0x20) &- 0x61 < 26 else { return false }
+            }
+            return true
+        case (0x30, 0x30, 0x2F):  // "00/"
+            return n == 40 && digits(22, 18)
+        case (0x34, 0x31, 0x34):  // "414"
+            return n == 36 && bytes[22] == 0x2F && digits(23, 13)
+        default:
+            return false
+        }
     }
 
     // MARK: - Entry

@@ -105,6 +105,83 @@ import Testing
         }
     }
 
+    // MARK: The shortcut for canonical URIs
+
+    @Test(arguments: [
+        ("https://id.gs1.org/01/04870001000042/21/9LSTNRQHRX", true),
+        ("https://id.gs1.org/01/04870001000042", true),
+        ("https://id.gs1.org/01/04870001000042/21/abcdefghij0123456789", true),   // 20 characters
+        ("https://id.gs1.org/00/148700010000000017", true),
+        ("https://id.gs1.org/414/4870001000110", true),
+        ("https://id.gs1.org/01/04870001000042/21/", false),                       // empty serial
+        ("https://id.gs1.org/01/04870001000042/21/abcdefghij0123456789X", false),  // 21 characters
+        ("https://id.gs1.org/01/04870001000042/21/A%2FB", false),
+        ("https://id.gs1.org/01/04870001000042/21/AB\n", false),
+        ("https://id.gs1.org/01/0487000100004/21/AB", false),                      // GTIN-13
+        ("https://id.gs1.org/01/04870001000042/10/AB", false),                     // a lot
+        ("http://id.gs1.org/01/04870001000042/21/AB", false),
+        ("https://idXgs1.org/01/04870001000042/21/AB", false),
+        ("https://id.gs1.org/00/14870001000000001", false),
+        ("https://id.gs1.org/414/4870001000110/254/7", false),
+        ("urn:epc:id:sgtin:0614141.107346.2017", false),
+    ])
+    func shortcutShapes(input: String, expected: Bool) {
+        var copy = input
+        #expect(copy.withUTF8(DigitalLinkNormalizer.isCanonicalAsIs) == expected)
+        if expected { #expect(DigitalLinkNormalizer.normalizeWithoutShortcut(input) == input) }
+        #expect(DigitalLinkNormalizer.normalize(input) == DigitalLinkNormalizer.normalizeWithoutShortcut(input))
+    }
+
+    /// Every string one edit (a character replaced, inserted or deleted) away from the
+    /// shortcut's shapes: wherever the shortcut answers, the patterns give the string back,
+    /// and `normalize` always answers as the patterns do.
+    @Test func shortcutAnswersOnlyForFixedPoints() {
+        let templates = [
+            "https://id.gs1.org/01/09521234543213", "https://id.gs1.org/01/09521234543213/21/AB12cd",
+            "https://id.gs1.org/01/04870001000042/21/abcdefghij0123456789", "https://id.gs1.org/00/148700010000000017",
+            "https://id.gs1.org/414/4870001000110",
+        ]
+        let replacements: [String] = ["0", "9", "a", "Z", "/", "\n", " ", "%", "?", "#", ".", "-", "_", "é", "\u{660}", "\u{FF11}"]
+        var inputs: [String] = []
+        for template in templates {
+            let characters = Array(template.unicodeScalars)
+            inputs.append(template)
+            for i in 0...characters.count {
+                if i < characters.count {
+                    var deleted = characters
+                    deleted.remove(at: i)
+                    inputs.append(String(String.UnicodeScalarView(deleted)))
+                }
+                for replacement in replacements {
+                    let scalars = Array(replacement.unicodeScalars)
+                    if i < characters.count {
+                        var replaced = characters
+                        replaced.replaceSubrange(i...i, with: scalars)
+                        inputs.append(String(String.UnicodeScalarView(replaced)))
+                    }
+                    var inserted = characters
+                    inserted.insert(contentsOf: scalars, at: i)
+                    inputs.append(String(String.UnicodeScalarView(inserted)))
+                }
+            }
+        }
+        var taken = 0, declined = 0, wrong = 0
+        for input in inputs {
+            var copy = input
+            let slow = DigitalLinkNormalizer.normalizeWithoutShortcut(input)
+            if copy.withUTF8(DigitalLinkNormalizer.isCanonicalAsIs) {
+                taken += 1
+                if slow != input { wrong += 1; Issue.record("shortcut taken for \(input.debugDescription), patterns give \(slow.debugDescription)") }
+            } else {
+                declined += 1
+            }
+            if DigitalLinkNormalizer.normalize(input) != slow { wrong += 1; Issue.record("normalize differs for \(input.debugDescription)") }
+        }
+        #expect(wrong == 0)
+        #expect(taken > 300, "the shortcut is taken for digit and letter replacements (348)")
+        #expect(declined > 3000)
+    }
+
     static func unescape(_ field: Substring) -> String {
         guard field.contains("\\") else { return String(field) }
         var result = ""

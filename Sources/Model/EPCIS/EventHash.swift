@@ -291,6 +291,8 @@ final class NormalizeMemo {
 
     func normalize(_ identifier: String) -> String? {
         var bytes = identifier
+        // Most identifiers are already canonical Digital Link URIs: no lookup, no copy.
+        if bytes.withUTF8(DigitalLinkNormalizer.isCanonicalAsIs) { return identifier }
         let slot = bytes.withUTF8 { Int(truncatingIfNeeded: Self.hash($0)) & (Self.slots - 1) }
         if let entry = entries[slot], codePointOrder(entry.identifier, identifier) == 0 { return entry.answer }
         let answer = DigitalLinkNormalizer.normalize(identifier)

@@ -604,6 +604,10 @@ struct ValueMemo {
     }
 
     private mutating func canonical(_ bytes: UnsafeBufferPointer<UInt8>, asTime: Bool, memo: NormalizeMemo) -> (answer: [UInt8]?, blank: Bool) {
+        // Most values are canonical Digital Link URIs (see `isCanonicalAsIs`: nothing to
+        // strip, no vocabulary or number rewrite, a fixed point of the normaliser); the
+        // identifiers are nearly all new, so caching them would only evict what repeats.
+        if !asTime && DigitalLinkNormalizer.isCanonicalAsIs(bytes) { return (nil, false) }
         let slot = (Int(truncatingIfNeeded: NormalizeMemo.hash(bytes)) & (Self.slots - 1)) + (asTime ? Self.slots : 0)
         if let entry = entries[slot], entry.key.count == bytes.count,
            entry.key.withUnsafeBufferPointer({ compareBytes($0.baseAddress, $0.count, bytes.baseAddress, bytes.count) == 0 }) {
