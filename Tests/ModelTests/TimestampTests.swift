@@ -33,6 +33,38 @@ import Testing
         #expect(Timestamp(epochMilliseconds: 1_700_000_000_123).canonicalUTC == "2023-11-14T22:13:20.123Z")
     }
 
+    /// The byte formatter against a plain one built from `String(Int)`, over instants from
+    /// year 0 to 9999, every offset sign, and the years around the edges.
+    @Test func formatsAsPlainDecimal() {
+        func plain(_ seconds: Int64, _ fraction: Int, _ offset: Int) -> String {
+            let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+            let secondOfDay = Int(seconds - days * 86_400)
+            let (y, m, d) = Timestamp.civilFromDays(Int(days))
+            func pad(_ v: Int, _ w: Int) -> String { (v < 0 ? "-" : "") + String(repeating: "0", count: max(0, w - String(abs(v)).count)) + String(abs(v)) }
+            var out = "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(fraction, 3))"
+            out += offset == 0 ? "Z" : "\(offset < 0 ? "-" : "+")\(pad(abs(offset) / 60, 2)):\(pad(abs(offset) % 60, 2))"
+            return out
+        }
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        var checked = 0
+        let first: Int64 = -62_167_219_200, last: Int64 = 253_402_300_799  // 0000-01-01 … 9999-12-31T23:59:59
+        for edge in [first, first + 1, -1, 0, 1, 951_782_400, last - 1, last] {
+            #expect(Timestamp.format(seconds: edge, fraction: 999, fractionDigits: 3, offsetMinutes: 0) == plain(edge, 999, 0))
+        }
+        for _ in 0..<20_000 {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            let seconds = first + Int64(state % UInt64(last - first))
+            let fraction = Int(state >> 40 % 1000) % 1000
+            let offset = Int(state >> 20 % 1681) % 1681 - 840
+            let formatted = Timestamp.format(seconds: seconds, fraction: fraction, fractionDigits: 3, offsetMinutes: offset)
+            #expect(formatted == plain(seconds, fraction, offset))
+            checked += 1
+        }
+        #expect(checked == 20_000)
+        #expect(Timestamp.format(seconds: first - 86_400 * 365, fraction: 5, fractionDigits: 3, offsetMinutes: 0) == "-0001-01-01T00:00:00.005Z")
+        #expect(Timestamp.format(seconds: last + 1, fraction: 0, fractionDigits: 3, offsetMinutes: -570) == "10000-01-01T00:00:00.000-09:30")
+    }
+
     @Test func zoneOffsets() {
         #expect(Timestamp.isValidZoneOffset("+05:00"))
         #expect(Timestamp.isValidZoneOffset("-06:30"))
