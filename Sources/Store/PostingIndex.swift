@@ -206,21 +206,18 @@ public enum PostingIndex {
         /// closed, if it closed one.
         mutating func add(uim: UnsafeBufferPointer<UInt8>, eventID: Int64, role: UInt8) -> Block? {
             precondition(role >= 1 && Int(role) <= PostingIndex.roles.count)
-            let sameUIM = count > 0 && Self.equal(uim, last)
+            // One pass gives both the prefix shared with the last UIM and whether it is the same.
+            var shared = count > 0 ? last.withUnsafeBufferPointer { Self.commonPrefix(uim, $0) } : 0
+            let sameUIM = count > 0 && shared == uim.count && shared == last.count
             if sameUIM && eventID == lastEvent && role == lastRole { return nil }
             var closed: Block?
             if count > 0 && data.count >= PostingIndex.blockBytes && !sameUIM { closed = finish() }
-            var shared = 0
             if count == 0 {
+                shared = 0
                 data.removeAll(keepingCapacity: true)
                 data.append(PostingIndex.formatByte)
                 first.removeAll(keepingCapacity: true)
                 first.append(contentsOf: uim)
-            } else if sameUIM {
-                shared = uim.count
-            } else {
-                let limit = min(uim.count, last.count)
-                while shared < limit && uim[shared] == last[shared] { shared += 1 }
             }
             Self.appendVarint(UInt64(shared), to: &data)
             Self.appendVarint(UInt64(uim.count - shared), to: &data)
@@ -228,8 +225,8 @@ public enum PostingIndex {
             Self.appendVarint(UInt64(bitPattern: eventID), to: &data)
             data.append(role)
             if !sameUIM {
-                last.removeAll(keepingCapacity: true)
-                last.append(contentsOf: uim)
+                last.removeSubrange(shared...)
+                last.append(contentsOf: UnsafeBufferPointer(rebasing: uim[shared...]))
             }
             lastEvent = eventID
             lastRole = role
@@ -246,8 +243,19 @@ public enum PostingIndex {
             return uim.withUTF8 { add(uim: $0, eventID: eventID, role: code) }
         }
 
-        static func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: [UInt8]) -> Bool {
-            a.count == b.count && b.withUnsafeBufferPointer { compareBytes(a, $0) == 0 }
+        /// The length of the longest common prefix of `a` and `b`, eight bytes at a time.
+        static func commonPrefix(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Int {
+            let n = min(a.count, b.count)
+            guard n > 0, let p = a.baseAddress, let q = b.baseAddress else { return 0 }
+            var i = 0
+            while i + 8 <= n {
+                let x = UInt64(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
+                let y = UInt64(littleEndian: UnsafeRawPointer(q + i).loadUnaligned(as: UInt64.self))
+                if x != y { return i + (x ^ y).trailingZeroBitCount / 8 }
+                i += 8
+            }
+            while i < n && p[i] == q[i] { i += 1 }
+            return i
         }
 
         /// Closes the block under way, if any.

@@ -457,6 +457,28 @@ import Model
 
     /// The role codes are UIMRole's roles, in their text order (so codes order postings as
     /// the text did, and as ReferenceKeys sorts them).
+    /// The encoder's shared-prefix length, word at a time, against a byte loop: every split
+    /// point of strings up to 40 bytes, with the difference in each byte of a word.
+    @Test func commonPrefixIsTheBytesInCommon() {
+        var checked = 0
+        for length in 0...40 {
+            let a = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 1) }
+            for cut in 0...length {
+                for other in [length, cut, max(0, cut - 1), length + 3] {
+                    var b = Array(a.prefix(min(other, length)))
+                    while b.count < other { b.append(0xFF) }
+                    if cut < b.count { b[cut] ^= 0x40 }
+                    var plain = 0
+                    while plain < min(a.count, b.count) && a[plain] == b[plain] { plain += 1 }
+                    let fast = a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in PostingIndex.BlockEncoder.commonPrefix(x, y) } }
+                    #expect(fast == plain, "\(a) \(b)")
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked > 3000)
+    }
+
     @Test func roleCodesAreEveryRoleInTextOrder() {
         #expect(PostingIndex.roles == UIMRole.allCases.map(\.rawValue).sorted { codePointOrder($0, $1) < 0 })
         for (i, role) in PostingIndex.roles.enumerated() {
