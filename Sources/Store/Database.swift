@@ -228,7 +228,14 @@ public final class Statement {
         case .null: result = sqlite3_bind_null(handle, index)
         case .integer(let v): result = sqlite3_bind_int64(handle, index, v)
         case .real(let v): result = sqlite3_bind_double(handle, index, v)
-        case .text(let v): result = sqlite3_bind_text(handle, index, v, -1, fedtrace_sqlite_transient())
+        case .text(var v):
+            // The string's own UTF-8 with its length: passing the String made a C copy (an
+            // allocation per bind), and a length of -1 would cut the text at a NUL.
+            result = v.withUTF8 { bytes in
+                guard let length = Int32(exactly: bytes.count) else { return SQLITE_TOOBIG }
+                return sqlite3_bind_text(handle, index, UnsafeRawPointer(bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self),
+                                         length, fedtrace_sqlite_transient())
+            }
         case .blob(let v):
             result = v.withUnsafeBytes { buffer in
                 sqlite3_bind_blob(handle, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buffer.count), fedtrace_sqlite_transient())

@@ -181,6 +181,22 @@ import Model
         }
     }
 
+    /// Text is bound with its UTF-8 length: empty text stays text (not NULL), and a NUL
+    /// inside does not cut it short.
+    @Test func boundTextKeepsEveryByte() throws {
+        let directory = try TemporaryDirectory()
+        let store = try EventStore(path: directory.path("db.sqlite"))
+        for value in ["", "plain", "a\u{0}b", "é٠\u{1F600}", String(repeating: "x", count: 100_000)] {
+            let back = try store.database.read { db -> (String?, Int64, String) in
+                let statement = try db.prepare("SELECT ?1, length(CAST(?1 AS BLOB)), typeof(?1)")
+                try statement.bind(.text(value), at: 1)
+                _ = try statement.step()
+                return (statement.text(0), statement.int64(1), statement.text(2) ?? "")
+            }
+            #expect(back.0 == value && back.1 == Int64(value.utf8.count) && back.2 == "text")
+        }
+    }
+
     @Test func aNewStoreUsesLargePagesAndAnOldOneKeepsItsOwn() throws {
         let directory = try TemporaryDirectory()
         func pageSize(_ store: EventStore) throws -> Int64 {
