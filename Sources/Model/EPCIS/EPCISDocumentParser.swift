@@ -214,6 +214,7 @@ public enum EPCISDocumentParser {
         // them): a scan of the few references an event usually has, a set of byte strings
         // once there are many.
         var uims: [UIMReference] = []
+        uims.reserveCapacity(16)  // most events name up to a few dozen; growing from empty took five allocations
         var seen: Set<[UInt8]>?
         func add(_ identifier: String, _ role: UIMRole) {
             let reference = UIMReference(uim: canonical(identifier), role: role)

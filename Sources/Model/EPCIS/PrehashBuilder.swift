@@ -140,6 +140,14 @@ struct PrehashWorkspace {
     /// (start, end) offsets in `out` of the values of the sorts under way, innermost last.
     private var ranges: [Int] = []
     private var scratch: [UInt8] = []
+    /// Emptied arrays kept with their capacity for the temporary lists of the recursive
+    /// steps below (each takes one and gives it back before returning), so that building
+    /// allocates nothing once a document's first events have run (it was ~30 allocations
+    /// per event).
+    private var idLists = ArrayPool<Int32>()
+    private var matchLists = ArrayPool<(field: Int, index: Int)>()
+    private var flagLists = ArrayPool<Bool>()
+    private var orderLists = ArrayPool<Int>()
 
     init(context: HashContext, memo: NormalizeMemo) {
         self.context = context
@@ -306,9 +314,9 @@ struct PrehashWorkspace {
         switch tape.kind(value) {
         case .object: return node(fromObject: value, in: tape)
         case .array:
-            var items: [Int32] = []
-            items.reserveCapacity(tape.count(value))
+            var items = idLists.take()
             tape.forEachElement(value) { items.append(node(from: $0, in: tape)) }
+            defer { idLists.give(items) }
             return addNode(emptySymbol, .empty, addKids(items))
         case .string: return addNode(emptySymbol, tape.withStringBytes(value) { valueText($0) })
         case .number:
@@ -333,8 +341,8 @@ struct PrehashWorkspace {
                 return addText(raw)
             }
         }
-        var children: [Int32] = []
-        children.reserveCapacity(tape.count(object))
+        var children = idLists.take()
+        defer { idLists.give(children) }
         var keepsSourceOrder = false
         tape.forEachMember(object) { key, value in
             let (symbol, keepsOrder) = tape.withStringBytes(key) { keySymbol($0) }
@@ -384,10 +392,18 @@ struct PrehashWorkspace {
             if own.renamed >= 0 { nodes[Int(node)].name = own.renamed }
             return
         }
-        var level: [Int32] = []
-        level.reserveCapacity(Int(span.count) + 2)
-        var listNames: [Int32] = []
-        var listMembers: [[Int32]] = []
+        var level = idLists.take()
+        // The list members in order of appearance, and for each the index of its list's
+        // name in `listNames` (names in order of first appearance).
+        var listNames = idLists.take()
+        var members = idLists.take()
+        var memberList = idLists.take()
+        defer {
+            idLists.give(level)
+            idLists.give(listNames)
+            idLists.give(members)
+            idLists.give(memberList)
+        }
         for k in 0..<Int(span.count) {
             let item = kids[Int(span.start) + k]
             guard item >= 0 else { level.append(item); continue }
@@ -395,17 +411,14 @@ struct PrehashWorkspace {
             let symbol = symbols[Int(name)]
             guard symbol.flags.contains(.list) else { level.append(item); continue }
             nodes[Int(item)].name = symbol.listElement
-            if let at = listNames.firstIndex(of: name) {
-                listMembers[at].append(item)
-            } else {
-                listNames.append(name)
-                listMembers.append([item])
-            }
+            let at = listNames.firstIndex(of: name) ?? { listNames.append(name); return listNames.count - 1 }()
+            members.append(item)
+            memberList.append(Int32(at))
         }
-        for (listName, members) in zip(listNames, listMembers) {
+        for (at, listName) in listNames.enumerated() {
+            let start = Int32(kids.count)
             if flags(listName).contains(.typedList) {
-                var items: [Int32] = []
-                for element in members {
+                for (element, list) in zip(members, memberList) where list == at {
                     let children = nodes[Int(element)].kids
                     guard children.count > 0 else { continue }
                     let first = kids[Int(children.start)]
@@ -413,14 +426,15 @@ struct PrehashWorkspace {
                     var second: Int32 = -1
                     if children.count > 1 { second = max(kids[Int(children.start) + 1], -1) }
                     pairs.append((first, second))
-                    items.append(~Int32(pairs.count - 1))
+                    kids.append(~Int32(pairs.count - 1))
                 }
-                level.append(addNode(listName, .empty, addKids(items)))
             } else {
-                level.append(addNode(listName, .empty, addKids(members)))
+                for (element, list) in zip(members, memberList) where list == at { kids.append(element) }
             }
+            level.append(addNode(listName, .empty, Span(start: start, count: Int32(kids.count) - start)))
         }
-        var childEPCs: [Int32] = []
+        var childEPCs = idLists.take()
+        defer { idLists.give(childEPCs) }
         level.removeAll { item in
             guard item >= 0, flags(nodes[Int(item)].name).contains(.childEPCs) else { return false }
             childEPCs.append(addNode(epcSymbol, nodes[Int(item)].text))
@@ -445,12 +459,17 @@ struct PrehashWorkspace {
     /// the extensions leave `owner`'s children.
     private mutating func ordered(_ owner: Int32, level: Int) {
         let span = nodes[Int(owner)].kids
-        var list: [Int32] = []
-        list.reserveCapacity(Int(span.count))
+        var list = idLists.take()
+        var extensions = idLists.take()
+        var matched = matchLists.take()
+        defer {
+            idLists.give(list)
+            idLists.give(extensions)
+            matchLists.give(matched)
+        }
         for k in 0..<Int(span.count) { list.append(kids[Int(span.start) + k]) }
-        let extensions = gatherUserExtensions(&list)
+        gatherUserExtensions(&list, into: &extensions)
         // (field position, list position) of every child with a field in this level.
-        var matched: [(field: Int, index: Int)] = []
         for (i, item) in list.enumerated() where item >= 0 {
             let position = field(nodes[Int(item)].name, inLevel: level)
             if position >= 0 && !HashOrder.levels[level].typed[position] { matched.append((position, i)) }
@@ -458,7 +477,9 @@ struct PrehashWorkspace {
         var changed = !extensions.isEmpty
         if !matched.isEmpty {
             matched.sort { $0.field != $1.field ? $0.field < $1.field : $0.index < $1.index }
-            var consumed = [Bool](repeating: false, count: list.count)
+            var consumed = flagLists.take()
+            defer { flagLists.give(consumed) }
+            consumed.append(contentsOf: repeatElement(false, count: list.count))
             var g = 0
             while g < matched.count {
                 let position = matched[g].field
@@ -487,16 +508,14 @@ struct PrehashWorkspace {
 
     /// `_gather_user_extensions`: below the event level, namespaced members of a structured
     /// field are taken out and appended after its standard sub-fields.
-    private func gatherUserExtensions(_ list: inout [Int32]) -> [Int32] {
-        guard list.count > 1 else { return [] }
-        for item in list where item >= 0 && flags(nodes[Int(item)].name).contains(.eventLevelMarker) { return [] }
-        var extensions: [Int32] = []
+    private func gatherUserExtensions(_ list: inout [Int32], into extensions: inout [Int32]) {
+        guard list.count > 1 else { return }
+        for item in list where item >= 0 && flags(nodes[Int(item)].name).contains(.eventLevelMarker) { return }
         list.removeAll { item in
             guard item >= 0, flags(nodes[Int(item)].name).contains(.userExtension) else { return false }
             extensions.append(item)
             return true
         }
-        return extensions
     }
 
     /// `_child_to_pre_hash_string`: `name=value` then the sub-fields, or nothing when both
@@ -526,7 +545,10 @@ struct PrehashWorkspace {
             let valueStart = out.count
             if item < 0 {
                 let pair = pairs[Int(~item)]
-                generic(addKids(pair.second >= 0 ? [pair.first, pair.second] : [pair.first]))
+                let start = Int32(kids.count)
+                kids.append(pair.first)
+                if pair.second >= 0 { kids.append(pair.second) }
+                generic(Span(start: start, count: Int32(kids.count) - start))
             } else {
                 let node = nodes[Int(item)]
                 if flags(node.name).contains(.keepsOrder) { sortable = false }
@@ -546,7 +568,9 @@ struct PrehashWorkspace {
         let count = (ranges.count - base) / 2
         defer { ranges.removeSubrange(base...) }
         guard count > 1 else { return }
-        var order = [Int](0..<count)
+        var order = orderLists.take()
+        defer { orderLists.give(order) }
+        order.append(contentsOf: 0..<count)
         out.withUnsafeBufferPointer { o in
             let p = o.baseAddress!
             order.sort { a, b in
@@ -661,5 +685,20 @@ private struct TupleOrder {
             if byChild != 0 { return byChild }
         }
         return x.kids.count < y.kids.count ? -1 : (x.kids.count > y.kids.count ? 1 : 0)
+    }
+}
+
+/// Emptied arrays kept with their capacity: `take` one (empty), `give` it back when done.
+struct ArrayPool<Element> {
+    private var free: [[Element]] = []
+
+    mutating func take() -> [Element] {
+        guard var array = free.popLast() else { return [] }
+        array.removeAll(keepingCapacity: true)
+        return array
+    }
+
+    mutating func give(_ array: [Element]) {
+        free.append(array)
     }
 }
