@@ -19,9 +19,17 @@ public struct StoreError: CodedError, Sendable, Equatable {
     }
 
 
-    static func sqlite(_ result: Int32, _ handle: OpaquePointer?, _ context: String) -> StoreError {
-        let message = handle.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(result))
-        return StoreError(code: "store.sqlite.\(result & 0xff)", reason: "\(context): \(message)", resultCode: result & 0xff)
+    /// An SQLite failure: `context` (if any) and SQLite's message (`message`, else the
+    /// connection's). A full disk names the database file and says so in plain words, as
+    /// the operator has to free space there (SQLite's own text is "database or disk is full").
+    static func sqlite(_ result: Int32, _ handle: OpaquePointer?, _ context: String?, message: String? = nil) -> StoreError {
+        let text = message ?? handle.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(result))
+        var reason = context.map { "\($0): \(text)" } ?? text
+        if result & 0xff == SQLITE_FULL {
+            let file = handle.flatMap { sqlite3_db_filename($0, "main") }.map { String(cString: $0) } ?? ""
+            reason = (file.isEmpty ? "" : "\(file): ") + "no space left on the device (\(reason))"
+        }
+        return StoreError(code: "store.sqlite.\(result & 0xff)", reason: reason, resultCode: result & 0xff)
     }
 }
 
@@ -111,7 +119,7 @@ public final class Database {
         if result != SQLITE_OK {
             let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(result))
             sqlite3_free(message)
-            throw StoreError(code: "store.sqlite.\(result & 0xff)", reason: text, resultCode: result & 0xff)
+            throw StoreError.sqlite(result, handle, nil, message: text)
         }
     }
 

@@ -197,6 +197,32 @@ import Model
         }
     }
 
+    /// A full database (here: SQLite's page limit) names the file and says there is no
+    /// space, from a prepared statement and from `execute` alike.
+    @Test func aFullDatabaseNamesItsFile() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("db.sqlite")
+        let store = try EventStore(path: path)
+        let failure = { (error: any Error) -> Bool in
+            guard let error = error as? StoreError else { return false }
+            return error.code == "store.sqlite.13" && error.reason.hasPrefix(path + ": no space left on the device")
+        }
+        try store.database.write { db in
+            try db.execute("CREATE TABLE filler(x BLOB)")
+            let pages = try db.prepare("PRAGMA page_count").rows { $0.int64(0) }.first ?? 0
+            try db.execute("PRAGMA max_page_count=\(pages + 2)")
+        }
+        #expect(performing: {
+            try store.database.write { db in
+                let insert = try db.prepare("INSERT INTO filler VALUES (zeroblob(100000))")
+                for _ in 0..<100 { try insert.run(); insert.reset() }
+            }
+        }, throws: failure)
+        #expect(performing: {
+            try store.database.write { db in try db.execute("INSERT INTO filler VALUES (zeroblob(100000)); INSERT INTO filler VALUES (zeroblob(100000))") }
+        }, throws: failure)
+    }
+
     @Test func aNewStoreUsesLargePagesAndAnOldOneKeepsItsOwn() throws {
         let directory = try TemporaryDirectory()
         func pageSize(_ store: EventStore) throws -> Int64 {
