@@ -69,7 +69,7 @@ public enum CaptureBenchmark {
         }
         let started = DispatchTime.now()
         try database.read { db in
-            let insertEvent = try db.prepare("INSERT INTO events(hash_id, declares_error, type, event_time, event_time_text, time_zone_offset, record_time, action, biz_step, disposition, read_point, biz_location, origin, raw, parent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            let insertEvent = try db.prepare("INSERT INTO events(hash_id, declares_error, type, event_time, event_time_text, time_zone_offset, record_time, action, biz_step, disposition, read_point, biz_location, origin, raw, parent, hash_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             let insertRun = try db.prepare("INSERT INTO posting_runs(run, postings, level) VALUES (?, ?, 0)")
             var expectedID: Int64 = 1
             for (number, batch) in batches.enumerated() {
@@ -107,7 +107,8 @@ public enum CaptureBenchmark {
             values = [.text(event.hashID), .integer(event.declaresError ? 1 : 0), .text(event.type.rawValue),
                       .integer(event.eventTime.epochMilliseconds), .text(event.eventTime.canonicalUTC), .text(event.eventTimeZoneOffset),
                       .integer(0), text(event.action), text(event.bizStep), text(event.disposition), text(event.readPoint),
-                      text(event.bizLocation), .text("urn:fctc:party:KZ"), .blob(event.raw), text(event.parentID)]
+                      text(event.bizLocation), .text("urn:fctc:party:KZ"), .blob(event.raw), text(event.parentID),
+                      .integer(EventHashKey.of(event.hashID))]
             uims = event.uims.map { ($0.uim, $0.role.rawValue) }
         }
     }

@@ -81,10 +81,23 @@ public final class Database {
         try registerSchemaFunctions()
     }
 
-    /// SQL functions the schema's views use, registered on every connection of the store:
-    /// `fedtrace_postings(block)`, the postings of a UIM index block as JSON text
-    /// (`PostingIndex.json(ofBlock:)`); a block that does not read is an SQL error.
+    /// SQL functions the schema's views and migrations use, registered on every connection
+    /// of the store: `fedtrace_postings(block)`, the postings of a UIM index block as JSON
+    /// text (`PostingIndex.json(ofBlock:)`; a block that does not read is an SQL error), and
+    /// `fedtrace_hash_key(hash_id)`, an event's index key (`EventHashKey`; text only).
     private func registerSchemaFunctions() throws(StoreError) {
+        let hashKey: @convention(c) (OpaquePointer?, Int32, UnsafeMutablePointer<OpaquePointer?>?) -> Void = { context, count, values in
+            guard let context else { return }
+            guard count == 1, let value = values?[0], sqlite3_value_type(value) == SQLITE_TEXT, let text = sqlite3_value_text(value) else {
+                sqlite3_result_error(context, "fedtrace_hash_key takes one hash ID (TEXT)", -1)
+                return
+            }
+            let size = Int(sqlite3_value_bytes(value))
+            sqlite3_result_int64(context, EventHashKey.of(utf8: UnsafeBufferPointer(start: text, count: size)))
+        }
+        let keyResult = sqlite3_create_function_v2(handle, "fedtrace_hash_key", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+                                                   nil, hashKey, nil, nil, nil)
+        guard keyResult == SQLITE_OK else { throw StoreError.sqlite(keyResult, handle, "cannot register fedtrace_hash_key") }
         let postings: @convention(c) (OpaquePointer?, Int32, UnsafeMutablePointer<OpaquePointer?>?) -> Void = { context, count, values in
             guard let context else { return }
             guard count == 1, let value = values?[0], sqlite3_value_type(value) == SQLITE_BLOB else {

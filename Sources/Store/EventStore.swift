@@ -251,8 +251,8 @@ public final class EventStore: Sendable {
     /// The stored events with this hash ID: the event, and an error declaration of it if any.
     public func events(hashID: String) throws -> [StoredEvent] {
         try database.read { db in
-            try db.prepare("SELECT \(Self.eventColumns) FROM events e WHERE e.hash_id = ? ORDER BY e.declares_error")
-                .bind([.text(hashID)]).rows(Self.readEvent)
+            try db.prepare("SELECT \(Self.eventColumns) FROM events e WHERE e.hash_key = ? AND e.hash_id = ? ORDER BY e.declares_error")
+                .bind([.integer(EventHashKey.of(hashID)), .text(hashID)]).rows(Self.readEvent)
         }
     }
 
@@ -425,6 +425,7 @@ public final class EventStore: Sendable {
 struct EventInserter {
     private let db: Database
     private let insertEvent: Statement
+    private let findEvent: Statement
     private let origin: String
     private let recordTime: Int64
     private let retentionDeadline: Int64?
@@ -441,11 +442,14 @@ struct EventInserter {
         self.origin = origin
         self.recordTime = recordTime
         self.retentionDeadline = retentionDeadline
+        // (hash_id, declares_error) is unique because this, the store's one writer, looks
+        // each event up before inserting it in the same transaction (`EventHashKey`).
         insertEvent = try db.cached("""
             INSERT INTO events(hash_id, declares_error, type, event_time, event_time_text, time_zone_offset, record_time,
-                action, biz_step, disposition, read_point, biz_location, origin, context_id, raw, retention_deadline, parent)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(hash_id, declares_error) DO NOTHING
+                action, biz_step, disposition, read_point, biz_location, origin, context_id, raw, retention_deadline, parent, hash_key)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
+        findEvent = try db.cached("SELECT 1 FROM events WHERE hash_key = ? AND hash_id = ? AND declares_error = ? LIMIT 1")
         rowIDs.reserveCapacity(expectedEvents)
         result.capturedIDs.reserveCapacity(expectedEvents)
     }
@@ -453,6 +457,19 @@ struct EventInserter {
     /// Inserts `events`; `contextIDs[i]` (or `contextID` for all) names event *i*'s `@context`.
     mutating func add(_ events: [EPCISEvent], contextIDs: [Int64?]?, contextID: Int64?) throws {
         for (index, event) in events.enumerated() {
+            let key = EventHashKey.of(event.hashID)
+            findEvent.reset()
+            try findEvent.bind(.integer(key), at: 1)
+            try findEvent.bind(.text(event.hashID), at: 2)
+            try findEvent.bind(.integer(event.declaresError ? 1 : 0), at: 3)
+            if try findEvent.step() {
+                findEvent.reset()
+                rowIDs.append(0)
+                result.duplicates += 1
+                result.duplicateIDs.append(event.hashID)
+                continue
+            }
+            findEvent.reset()
             insertEvent.reset()
             try insertEvent.bind(.text(event.hashID), at: 1)
             try insertEvent.bind(.integer(event.declaresError ? 1 : 0), at: 2)
@@ -472,13 +489,8 @@ struct EventInserter {
             try event.raw.withUnsafeBytes { buffer throws in try insertEvent.bindBlob(buffer, at: 15) }
             try insertEvent.bind(retentionDeadline.map(SQLValue.integer) ?? .null, at: 16)
             try insertEvent.bind(event.parentID, at: 17)
+            try insertEvent.bind(.integer(key), at: 18)
             try insertEvent.run()
-            guard db.changes == 1 else {
-                rowIDs.append(0)
-                result.duplicates += 1
-                result.duplicateIDs.append(event.hashID)
-                continue
-            }
             let rowID = db.lastInsertRowID
             if rowID <= lastRowID { rowIDsGrow = false }
             lastRowID = rowID

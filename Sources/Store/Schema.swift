@@ -169,5 +169,53 @@ public enum Schema {
               AND e.type IN ('AggregationEvent', 'AssociationEvent')
               AND e.action IN ('ADD', 'DELETE');
         """, then: { db in try PostingIndex.convertJSONBlocks(db) }),
+        // Events are indexed by a 64-bit key of their hash ID instead of a unique index on
+        // the text (`EventHashKey` has the contract: the writer keeps (hash_id,
+        // declares_error) unique). The unique constraint can only go with the table, so the
+        // table is rebuilt with the same rows, row IDs and indexes; no table refers to
+        // `events` by a foreign key, and the one view that reads it is recreated.
+        Migration("0011-events-hash-key", """
+        DROP VIEW aggregation_links;
+        CREATE TABLE events_rebuilt (
+            id INTEGER PRIMARY KEY,
+            hash_id TEXT NOT NULL,
+            hash_key INTEGER NOT NULL,
+            declares_error INTEGER NOT NULL DEFAULT 0 CHECK (declares_error IN (0, 1)),
+            type TEXT NOT NULL,
+            event_time INTEGER NOT NULL,
+            event_time_text TEXT NOT NULL,
+            time_zone_offset TEXT NOT NULL,
+            record_time INTEGER NOT NULL,
+            action TEXT,
+            biz_step TEXT,
+            disposition TEXT,
+            read_point TEXT,
+            biz_location TEXT,
+            origin TEXT NOT NULL,
+            context_id INTEGER REFERENCES contexts(id),
+            raw BLOB NOT NULL,
+            retention_deadline INTEGER,
+            parent TEXT
+        );
+        INSERT INTO events_rebuilt(id, hash_id, hash_key, declares_error, type, event_time, event_time_text, time_zone_offset,
+                                   record_time, action, biz_step, disposition, read_point, biz_location, origin, context_id, raw,
+                                   retention_deadline, parent)
+            SELECT id, hash_id, fedtrace_hash_key(hash_id), declares_error, type, event_time, event_time_text, time_zone_offset,
+                   record_time, action, biz_step, disposition, read_point, biz_location, origin, context_id, raw,
+                   retention_deadline, parent
+            FROM events ORDER BY id;
+        DROP TABLE events;
+        ALTER TABLE events_rebuilt RENAME TO events;
+        CREATE INDEX events_by_hash_key ON events(hash_key);
+        CREATE INDEX events_by_time ON events(event_time);
+        CREATE INDEX events_by_biz_step ON events(biz_step, event_time);
+        CREATE INDEX events_by_retention ON events(retention_deadline) WHERE retention_deadline IS NOT NULL;
+        CREATE VIEW aggregation_links (parent, child, event_id, action) AS
+            SELECT e.parent, c.uim, c.event_id, e.action
+            FROM uims c JOIN events e ON e.id = c.event_id
+            WHERE c.role IN ('child', 'class') AND e.parent IS NOT NULL
+              AND e.type IN ('AggregationEvent', 'AssociationEvent')
+              AND e.action IN ('ADD', 'DELETE');
+        """),
     ])
 }
