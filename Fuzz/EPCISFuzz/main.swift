@@ -23,10 +23,13 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var epcisLimits = EPCISDocumentParser.limits
     epcisLimits.maxDepth = 32
     guard let document = try? EPCISDocumentParser.parse(bytes, name: "fuzz", limits: epcisLimits) else { return 0 }
-    for event in document.events {
+    let prehashes = try? EPCISDocumentParser.prehashes(bytes, name: "fuzz", limits: epcisLimits)
+    precondition(prehashes?.count == document.events.count, "no pre-hash for every event")
+    for (event, prehash) in zip(document.events, prehashes ?? []) {
         precondition(event.hashID.hasPrefix("ni:///sha-256;") && event.hashID.hasSuffix("?ver=CBV2.0") && event.hashID.utf8.count == 89,
                      "malformed hash ID")
-        precondition(event.prehash.hasPrefix("eventType=" + event.type.rawValue), "pre-hash does not start with the type")
+        precondition(prehash.hasPrefix("eventType=" + event.type.rawValue), "pre-hash does not start with the type")
+        precondition(EventHash.hashID(prehash: prehash) == event.hashID, "the pre-hash does not hash to the ID")
         guard case .object? = try? JSONParser.parse(event.raw, limits: epcisLimits) else {
             preconditionFailure("raw event bytes do not re-parse as an object")
         }

@@ -41,7 +41,25 @@ public enum EPCISDocumentParser {
         try start(bytes, name: name, limits: limits, validation: .background)
     }
 
+    /// The CBV 2.0 pre-hash string of every event of a document, in order: what each hash ID
+    /// was computed from, for explaining one (capture computes the IDs without them). The
+    /// events are not validated here.
+    public static func prehashes(_ bytes: [UInt8], name: String, limits: JSONParser.Limits = Self.limits) throws(ModelError) -> [String] {
+        let (tape, _, events, _, hashContext) = try read(bytes, name: name, limits: limits)
+        let builder = PrehashBuilder(context: hashContext)
+        return events.map { builder.prehashAndID(of: $0, in: tape).prehash }
+    }
+
     static func start(_ bytes: [UInt8], name: String, limits: JSONParser.Limits = Self.limits, validation: ValidatingDocument.Validation) throws(ModelError) -> ValidatingDocument {
+        let (tape, kind, events, context, hashContext) = try read(bytes, name: name, limits: limits)
+        return ValidatingDocument(kind: kind, context: context, objects: events, tape: tape, hashContext: hashContext, name: name,
+                                  validation: validation)
+    }
+
+    /// The document's tape, kind, event objects (each checked to be an object), `@context`
+    /// and hash context.
+    private static func read(_ bytes: [UInt8], name: String, limits: JSONParser.Limits)
+        throws(ModelError) -> (JSONTape, String, [Int], JSONValue?, HashContext) {
         let tape: JSONTape
         do {
             tape = try JSONTape.parse(bytes, limits: limits)
@@ -56,9 +74,7 @@ public enum EPCISDocumentParser {
             throw ModelError(code: "epcis.event", reason: "\(name): event \(index): must be a JSON object, found \(tape.typeDescription(event))")
         }
         let context = tape.member(tape.root, "@context").map(tape.value)
-        let hashContext = HashContext(documentContext: context, tape: tape, events: events)
-        return ValidatingDocument(kind: kind, context: context, objects: events, tape: tape, hashContext: hashContext, name: name,
-                                  validation: validation)
+        return (tape, kind, events, context, HashContext(documentContext: context, tape: tape, events: events))
     }
 
     /// Events per slice when a document's events are validated and hashed on several cores
@@ -303,9 +319,9 @@ public enum EPCISDocumentParser {
             break
         }
 
-        let (prehash, computedID) = builder?.prehashAndID(of: event, in: tape) ?? ("", EventHash.hashID(prehash: ""))
+        let hashID = givenHashID ?? builder?.hashID(of: event, in: tape) ?? EventHash.hashID(prehash: "")
         let raw = Array(tape.bytes[tape.span(event)])
-        return EPCISEvent(type: type, hashID: givenHashID ?? computedID, prehash: prehash, parsedBody: body, raw: raw,
+        return EPCISEvent(type: type, hashID: hashID, parsedBody: body, raw: raw,
                           eventTime: eventTime, eventTimeZoneOffset: offset, recordTime: recordTime, action: action,
                           bizStep: bizStep, disposition: disposition, readPoint: readPoint, bizLocation: bizLocation,
                           parentID: parentID.map(canonical), uims: uims, declaresError: declaresError)

@@ -35,11 +35,11 @@ public struct UIMReference: Sendable, Hashable, Codable {
 /// One validated EPCIS 2.0 event with its hash ID and the fields the store indexes.
 public struct EPCISEvent: Sendable {
     public let type: EPCISEventType
-    /// The CBV 2.0 event hash ID, computed on the full event.
+    /// The CBV 2.0 event hash ID, computed on the full event (for an event received from
+    /// another Party, the origin's). The pre-hash string it was computed from is not kept
+    /// (capture never needed it, and it was the longest string of every event):
+    /// `EPCISDocumentParser.prehashes` explains a document's IDs.
     public let hashID: String
-    /// The pre-hash string the ID was computed from (kept for explanation and audit); empty
-    /// for an event received from another Party, whose ID is the origin's.
-    public let prehash: String
     /// The event as parsed (member order and number text preserved): the object given
     /// when it was validated, else (a captured event, read in place from its document's
     /// tape) its `raw` bytes parsed on demand, which give the same members.

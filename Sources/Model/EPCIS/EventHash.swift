@@ -36,9 +36,23 @@ public enum EventHash {
         "ni:///sha-256;" + SHA256.hexHash(prehash.utf8) + "?ver=CBV2.0"
     }
 
-    /// The hash ID of a pre-hash string given as its UTF-8 bytes.
+    /// The hash ID of a pre-hash string given as its UTF-8 bytes, written straight into
+    /// the string's storage (one allocation rather than one per piece).
     static func hashID(prehashBytes: [UInt8]) -> String {
-        "ni:///sha-256;" + SHA256.hexHash(prehashBytes) + "?ver=CBV2.0"
+        let digest = SHA256.hash(prehashBytes)
+        let prefix: StaticString = "ni:///sha-256;", suffix: StaticString = "?ver=CBV2.0"
+        let hexDigits: StaticString = "0123456789abcdef"
+        return String(unsafeUninitializedCapacity: prefix.utf8CodeUnitCount + 64 + suffix.utf8CodeUnitCount) { out in
+            var n = 0
+            for i in 0..<prefix.utf8CodeUnitCount { out[n] = prefix.utf8Start[i]; n += 1 }
+            for byte in digest {
+                out[n] = hexDigits.utf8Start[Int(byte >> 4)]
+                out[n + 1] = hexDigits.utf8Start[Int(byte & 0x0F)]
+                n += 2
+            }
+            for i in 0..<suffix.utf8CodeUnitCount { out[n] = suffix.utf8Start[i]; n += 1 }
+            return n
+        }
     }
 }
 

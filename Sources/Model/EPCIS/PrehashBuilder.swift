@@ -62,6 +62,11 @@ public struct PrehashBuilder {
     func prehashAndID(of event: Int, in tape: JSONTape) -> (prehash: String, hashID: String) {
         box.work.prehash(of: event, in: tape)
     }
+
+    /// The hash ID of `event` alone (the pre-hash bytes are hashed, never made a string).
+    func hashID(of event: Int, in tape: JSONTape) -> String {
+        box.work.hashID(of: event, in: tape)
+    }
 }
 
 /// What the algorithm needs to know about a name, worked out once when it is interned.
@@ -231,6 +236,11 @@ struct PrehashWorkspace {
     mutating func prehash(of event: Int, in tape: JSONTape) -> (prehash: String, hashID: String) {
         build(event, in: tape)
         return (String(decoding: out, as: UTF8.self), EventHash.hashID(prehashBytes: out))
+    }
+
+    mutating func hashID(of event: Int, in tape: JSONTape) -> String {
+        build(event, in: tape)
+        return EventHash.hashID(prehashBytes: out)
     }
 
     /// Writes the pre-hash of `event` into `out`.
