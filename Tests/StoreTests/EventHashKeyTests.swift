@@ -13,6 +13,7 @@ import Model
         let digest = "0123456789abcdef" + String(repeating: "0", count: 48)
         #expect(EventHashKey.of("ni:///sha-256;\(digest)?ver=CBV2.0") == 0x0123_4567_89ab_cdef)
         #expect(EventHashKey.of("ni:///sha-256;ffffffffffffffff\(String(repeating: "1", count: 48))?ver=CBV2.0") == -1)
+        #expect(EventHashKey.of("ni:///sha-256;0123456789abcdefXYZ") == 0x0123_4567_89ab_cdef, "only the first 16 digits count")
         // Anything else: the first 8 bytes of SHA-256 of the text, so still deterministic.
         for odd in ["", "urn:x", "ni:///sha-256;0123456789ABCDEF" + String(repeating: "0", count: 48), "ni:///sha-256;0123"] {
             let expected = Int64(bitPattern: SHA256Prefix.of(odd))
