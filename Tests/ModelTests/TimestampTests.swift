@@ -35,12 +35,12 @@ import Testing
 
     /// The byte formatter against a plain one built from `String(Int)`, over instants from
     /// year 0 to 9999, every offset sign, and the years around the edges.
-    @Test func formatsAsPlainDecimal() {
+    @Test func formatsAsPlainDecimal() throws {
         func plain(_ seconds: Int64, _ fraction: Int, _ offset: Int) -> String {
             let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
             let secondOfDay = Int(seconds - days * 86_400)
             let (y, m, d) = Timestamp.civilFromDays(Int(days))
-            func pad(_ v: Int, _ w: Int) -> String { (v < 0 ? "-" : "") + String(repeating: "0", count: max(0, w - String(abs(v)).count)) + String(abs(v)) }
+            func pad(_ v: Int, _ w: Int) -> String { String(repeating: "0", count: max(0, w - String(v).count)) + String(v) }  // as before
             var out = "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(fraction, 3))"
             out += offset == 0 ? "Z" : "\(offset < 0 ? "-" : "+")\(pad(abs(offset) / 60, 2)):\(pad(abs(offset) % 60, 2))"
             return out
@@ -61,7 +61,12 @@ import Testing
             checked += 1
         }
         #expect(checked == 20_000)
-        #expect(Timestamp.format(seconds: first - 86_400 * 365, fraction: 5, fractionDigits: 3, offsetMinutes: 0) == "-0001-01-01T00:00:00.005Z")
+        // Year −1 pads before its sign, as String(Int) padding always did (hash IDs rely on it).
+        #expect(Timestamp.format(seconds: first - 86_400 * 365, fraction: 5, fractionDigits: 3, offsetMinutes: 0) == "00-1-01-01T00:00:00.005Z")
+        #expect(try #require(Timestamp.parse("0000-01-01T00:30:00+01:00")).canonicalUTC == "00-1-12-31T23:30:00.000Z")
+        // Out-of-range values (the memberwise initializer does not check them) stay in the buffer.
+        let wide = Timestamp.format(seconds: Int64.max / 2, fraction: Int.min, fractionDigits: 3, offsetMinutes: Int.max)
+        #expect(wide.utf8.count > 60 && wide.hasSuffix(":07"))
         #expect(Timestamp.format(seconds: last + 1, fraction: 0, fractionDigits: 3, offsetMinutes: -570) == "10000-01-01T00:00:00.000-09:30")
     }
 

@@ -132,14 +132,23 @@ public struct Timestamp: Sendable, Hashable, Comparable {
 
     /// `YYYY-MM-DDThh:mm:ss.fff` then `Z` or `±hh:mm`, written as bytes into the string's
     /// own storage (formatting was 3% of the store's writer thread when it went through
-    /// `String(Int)` and appends). Years outside 0…9999 keep every digit and a `-` sign.
+    /// `String(Int)` and appends). Each number is written as `String(value)` zero-padded on
+    /// the left to its width, exactly as before, quirks included: a negative year (reachable:
+    /// `0000-01-01T00:30:00+01:00` is in year −1 in UTC) pads before its sign, `00-1`, and
+    /// hash IDs depend on that text.
     static func format(seconds: Int64, fraction: Int, fractionDigits: Int, offsetMinutes: Int) -> String {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = Int(seconds - days * 86_400)
         let (y, m, d) = civilFromDays(Int(days))
-        return String(unsafeUninitializedCapacity: 48 + fractionDigits) { out in
+        // Every number takes at most 20 bytes (sign and 19 digits) or its width.
+        let capacity = 9 * 21 + 8 + max(fractionDigits, 0)
+        return String(unsafeUninitializedCapacity: capacity) { out in
             var n = 0
-            func byte(_ b: UInt8) { out[n] = b; n += 1 }
+            func byte(_ b: UInt8) {
+                precondition(n < out.count, "timestamp text longer than its buffer")
+                out[n] = b
+                n += 1
+            }
             func digits(_ value: Int, _ width: Int) {
                 var magnitude = value.magnitude
                 var scratch: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
@@ -152,8 +161,9 @@ public struct Timestamp: Sendable, Hashable, Comparable {
                         magnitude /= 10
                         count += 1
                     } while magnitude > 0
+                    let text = count + (value < 0 ? 1 : 0)
+                    for _ in text..<max(text, width) { byte(0x30) }
                     if value < 0 { byte(UInt8(ascii: "-")) }
-                    for _ in count..<max(count, width) { byte(0x30) }
                     while count > 0 { count -= 1; byte(s[count]) }
                 }
             }
