@@ -45,7 +45,7 @@ let package = Package(
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Generator"], exclude: ["Vectors"]),
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "Model"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Model", "Crypto", "Generator"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Model", "Generator"]),
         .testTarget(name: "GeneratorTests", dependencies: ["Generator", "Model"]),
         // Shared test helpers (process runner, TLS test PKI); used by test targets only.
         .target(name: "TestSupport", dependencies: ["Net"], path: "Tests/TestSupport"),
