@@ -20,14 +20,15 @@ public struct StoreError: CodedError, Sendable, Equatable {
 
 
     /// An SQLite failure: `context` (if any) and SQLite's message (`message`, else the
-    /// connection's). A full disk names the database file and says so in plain words, as
-    /// the operator has to free space there (SQLite's own text is "database or disk is full").
+    /// connection's). SQLITE_FULL names the database file and says in plain words that
+    /// there is no space left for it, where the operator has to act (SQLite's own text is
+    /// "database or disk is full"; it also comes from a size limit or a full temp device).
     static func sqlite(_ result: Int32, _ handle: OpaquePointer?, _ context: String?, message: String? = nil) -> StoreError {
         let text = message ?? handle.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(result))
         var reason = context.map { "\($0): \(text)" } ?? text
         if result & 0xff == SQLITE_FULL {
             let file = handle.flatMap { sqlite3_db_filename($0, "main") }.map { String(cString: $0) } ?? ""
-            reason = (file.isEmpty ? "" : "\(file): ") + "no space left on the device (\(reason))"
+            reason = (file.isEmpty ? "" : "\(file): ") + "no space left for the database: its disk (or temporary space) is full or it reached its size limit (\(reason))"
         }
         return StoreError(code: "store.sqlite.\(result & 0xff)", reason: reason, resultCode: result & 0xff)
     }

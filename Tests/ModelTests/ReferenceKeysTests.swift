@@ -13,7 +13,7 @@ import Testing
 
     static func sortedPlainly(_ references: [Reference]) -> [Reference] {
         references.sorted { a, b in
-            let c = compareBytes(a.uim.withUnsafeBufferPointer { $0 }, b.uim.withUnsafeBufferPointer { $0 })
+            let c = a.uim.withUnsafeBufferPointer { x in b.uim.withUnsafeBufferPointer { y in compareBytes(x, y) } }
             if c != 0 { return c < 0 }
             if a.number != b.number { return a.number < b.number }
             let r = a.role.lexicographicallyPrecedes(b.role) ? -1 : (a.role == b.role ? 0 : 1)

@@ -205,7 +205,7 @@ import Model
         let store = try EventStore(path: path)
         let failure = { (error: any Error) -> Bool in
             guard let error = error as? StoreError else { return false }
-            return error.code == "store.sqlite.13" && error.reason.hasPrefix(path + ": no space left on the device")
+            return error.code == "store.sqlite.13" && error.reason.hasPrefix(path + ": no space left for the database")
         }
         try store.database.write { db in
             try db.execute("CREATE TABLE filler(x BLOB)")

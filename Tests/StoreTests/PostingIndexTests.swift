@@ -455,8 +455,6 @@ import Model
         #expect(throws: StoreError.self) { try unknown.add(uim: "urn:x:a", eventID: 1, role: "owner") }
     }
 
-    /// The role codes are UIMRole's roles, in their text order (so codes order postings as
-    /// the text did, and as ReferenceKeys sorts them).
     /// The encoder's shared-prefix length, word at a time, against a byte loop: every split
     /// point of strings up to 40 bytes, with the difference in each byte of a word.
     @Test func commonPrefixIsTheBytesInCommon() {
@@ -479,6 +477,8 @@ import Model
         #expect(checked > 3000)
     }
 
+    /// The role codes are UIMRole's roles, in their text order (so codes order postings as
+    /// the text did, and as ReferenceKeys sorts them).
     @Test func roleCodesAreEveryRoleInTextOrder() {
         #expect(PostingIndex.roles == UIMRole.allCases.map(\.rawValue).sorted { codePointOrder($0, $1) < 0 })
         for (i, role) in PostingIndex.roles.enumerated() {
