@@ -395,34 +395,17 @@ public enum PostingIndex {
         var out: [UInt8] = [UInt8(ascii: "[")]
         out.reserveCapacity(scan.bytes.count + scan.entries.count * 24)
         for (n, entry) in scan.entries.enumerated() {
-            out.append(contentsOf: n == 0 ? Array("[".utf8) : Array(",[".utf8))
-            appendJSONString(scan.bytes[entry.uim], to: &out)
+            if n > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "["))
+            JSONWriter.writeString(scan.string(entry.uim), into: &out)
             out.append(UInt8(ascii: ","))
             out.append(contentsOf: String(entry.eventID).utf8)
             out.append(UInt8(ascii: ","))
-            appendJSONString(roleText(entry.role).utf8[...], to: &out)
+            JSONWriter.writeString(roleText(entry.role), into: &out)
             out.append(UInt8(ascii: "]"))
         }
         out.append(UInt8(ascii: "]"))
         return out
-    }
-
-    /// A JSON string: quote, backslash and control characters escaped, the rest (UTF-8) as is.
-    static func appendJSONString(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        out.append(UInt8(ascii: "\""))
-        for byte in bytes {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                out.append(UInt8(ascii: "\\"))
-                out.append(byte)
-            case 0..<0x20:
-                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 15)]])
-            default:
-                out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 
     /// Migration 0010: rewrites every block still in 0009's JSON text (`[[uim, event_id,

@@ -351,7 +351,7 @@ import Model
         }
         func json(_ text: String) -> String {
             var bytes: [UInt8] = []
-            PostingIndex.appendJSONString(Array(text.utf8), to: &bytes)
+            JSONWriter.writeString(text, into: &bytes)
             return String(decoding: bytes, as: UTF8.self)
         }
         /// The store, and how many JSON blocks it holds.

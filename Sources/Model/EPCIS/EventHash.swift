@@ -309,7 +309,7 @@ final class NormalizeMemo {
         if bytes.withUTF8(DigitalLinkNormalizer.isCanonicalAsIs) { return identifier }
         let slot = bytes.withUTF8 { Int(truncatingIfNeeded: Self.hash($0)) & (Self.slots - 1) }
         if let entry = entries[slot], codePointOrder(entry.identifier, identifier) == 0 { return entry.answer }
-        let answer = DigitalLinkNormalizer.normalize(identifier)
+        let answer = DigitalLinkNormalizer.normalizeWithoutShortcut(identifier)  // the shortcut was tried above
         entries[slot] = Entry(identifier: identifier, answer: answer)
         return answer
     }
