@@ -59,4 +59,24 @@ import Generator
         #expect(strings.insert("\u{e9}").index != strings.insert("e\u{301}").index)
         #expect(strings.find("\u{e9}") == 0 && strings.find("e\u{301}") == 1)
     }
+
+    /// `find` skips keys longer than any in the map without hashing them; the bound must
+    /// follow every insert (an empty map holds no key, not even the empty one).
+    @Test func keysLongerThanAnyInTheMapAreNotFoundAndTheBoundFollowsInserts() {
+        var map = ByteMap()
+        #expect(map.find("") == nil)
+        #expect(map.insert("gs1").index == 0)
+        #expect(map.find("gs1") == 0)
+        #expect(map.find("gs1:") == nil && map.find("gs") == nil && map.find("") == nil)
+        #expect(map.insert("").index == 1)
+        #expect(map.find("") == 1)
+        #expect(map.insert("https://id.gs1.org/01/").index == 2)
+        #expect(map.find("https://id.gs1.org/01/") == 2)
+        #expect(map.find("https://id.gs1.org/01/0") == nil)
+        // Growing the table keeps every key, the long ones included.
+        for n in 0..<100 { _ = map.insert(String(repeating: "x", count: n + 30)) }
+        #expect(map.find(String(repeating: "x", count: 129)) == 102)
+        #expect(map.find(String(repeating: "x", count: 130)) == nil)
+        #expect(map.find("gs1") == 0 && map.find("https://id.gs1.org/01/") == 2)
+    }
 }

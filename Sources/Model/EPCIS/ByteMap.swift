@@ -15,12 +15,17 @@ struct ByteMap: Sendable {
     private var starts: [Int32] = []
     private var lengths: [Int32] = []
     private var storage: [UInt8] = []
+    /// The length of the longest key: a longer one is not in the map, and is not hashed to
+    /// find that out (the bare-word and prefix lookups see every value, and most values
+    /// are identifiers far longer than any bare word or prefix).
+    private var longest = 0
 
     /// How many distinct keys the map holds.
     var count: Int { starts.count }
 
     /// The index of `key`, or nil.
     func find(_ key: UnsafeBufferPointer<UInt8>) -> Int? {
+        if key.count > longest { return nil }
         let hash = NormalizeMemo.hash(key)
         let mask = slots.count - 1
         var slot = Int(truncatingIfNeeded: hash) & mask
@@ -47,6 +52,7 @@ struct ByteMap: Sendable {
         hashes.append(hash)
         starts.append(Int32(storage.count))
         lengths.append(Int32(key.count))
+        longest = max(longest, key.count)
         storage.append(contentsOf: key)
         slots[slot] = Int32(index)
         if starts.count * 2 > slots.count { grow() }
