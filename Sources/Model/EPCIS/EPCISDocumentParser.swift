@@ -227,16 +227,24 @@ public enum EPCISDocumentParser {
         let bizLocation = try identifierOf("bizLocation")
 
         // Each (UIM, role) once, UIMs compared as bytes (as the index orders and matches
-        // them): a scan of the few references an event usually has, a set of byte strings
-        // once there are many.
+        // them): a scan of the few references an event usually has, comparing the bytes
+        // only where a 64-bit fingerprint of them agrees (comparing every pair of strings
+        // was 2% of capture), and a set of byte strings once there are many.
         var uims: [UIMReference] = []
         uims.reserveCapacity(16)  // most events name up to a few dozen; growing from empty took five allocations
+        var fingerprints: [UInt64] = []
+        fingerprints.reserveCapacity(16)
         var seen: Set<[UInt8]>?
         func add(_ identifier: String, _ role: UIMRole) {
             let reference = UIMReference(uim: canonical(identifier), role: role)
             if seen == nil {
-                if uims.contains(where: { $0.role == role && codePointOrder($0.uim, reference.uim) == 0 }) { return }
+                var uim = reference.uim
+                let fingerprint = uim.withUTF8 { NormalizeMemo.hash($0) }
+                for (i, known) in fingerprints.enumerated() where known == fingerprint {
+                    if uims[i].role == role && codePointOrder(uims[i].uim, uim) == 0 { return }
+                }
                 uims.append(reference)
+                fingerprints.append(fingerprint)
                 if uims.count == 32 { seen = Set(uims.map { Array($0.role.rawValue.utf8) + [0] + Array($0.uim.utf8) }) }
             } else if seen!.insert(Array(role.rawValue.utf8) + [0] + Array(reference.uim.utf8)).inserted {
                 uims.append(reference)
