@@ -101,6 +101,31 @@ import Testing
         #expect(order.count == 5_000 && order[1] == "k1", "a repeated key keeps its first place")
     }
 
+    /// `members(_:named:into:)` finds, in one pass, what `member(_:_:)` finds name by name:
+    /// absent names, escaped keys, repeated keys (last value), keys that are not listed.
+    @Test func membersInOnePassAgreeWithMemberByMember() throws {
+        let names = MemberNames(["type", "eventTime", "epcList", "", "absent", "k1"])
+        #expect(names.count == 6 && names.index("epcList") == 2 && names.index("other") == nil)
+        let texts = [
+            #"{"type":"ObjectEvent","eventTime":"t","extra":1,"epcList":["a"]}"#,
+            #"{"eventTime":"escaped","type":1,"type":2,"":"empty key"}"#,
+            #"{}"#,
+            #"{"k1":1,"k1":"last","epcListX":3,"epcLis":4}"#,
+            "{" + (0..<40).map { #""m\#($0)":\#($0)"# }.joined(separator: ",") + #","type":"late","m3":"again"}"#,
+        ]
+        var limits = JSONParser.Limits()
+        limits.duplicateKeys = .lastWins
+        var values: [Int] = [7, 7]   // whatever was there is replaced
+        for text in texts {
+            let tape = try JSONTape.parse(Array(text.utf8), limits: limits)
+            tape.members(tape.root, named: names, into: &values)
+            #expect(values.count == names.count)
+            for name in ["type", "eventTime", "epcList", "", "absent", "k1"] as [StaticString] {
+                #expect(values[names.index(name)!] == (tape.member(tape.root, name) ?? -1), "\(text): \(name)")
+            }
+        }
+    }
+
     @Test func theStringLimitCountsDecodedBytes() throws {
         let limits = Self.limits(.reject)
         let atLimit = Array(("\"" + String(repeating: "\\u00e9", count: 32) + "\"").utf8)   // 192 bytes of text, 64 decoded

@@ -145,6 +145,16 @@ public enum EPCISDocumentParser {
         return try validate(tape.root, in: tape, builder: nil, location: location, hashID: hashID, body: event)
     }
 
+    /// Every member of an event object that `validate` reads (any other is kept verbatim
+    /// and read only by the pre-hash).
+    static let eventMemberNames = MemberNames([
+        "type", "eventTime", "eventTimeZoneOffset", "recordTime", "action", "eventID", "bizStep", "disposition",
+        "readPoint", "bizLocation", "parentID", "epcList", "childEPCs", "inputEPCList", "outputEPCList",
+        "quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList",
+        "bizTransactionList", "sourceList", "destinationList", "sensorElementList", "ilmd", "persistentDisposition",
+        "errorDeclaration",
+    ])
+
     /// Validates event `event` of `tape` and (with a builder) computes its hash ID.
     static func validate(_ event: Int, in tape: JSONTape, builder: PrehashBuilder?, location: String, hashID givenHashID: String? = nil,
                          body: JSONObject? = nil) throws(ModelError) -> EPCISEvent {
@@ -153,18 +163,27 @@ public enum EPCISDocumentParser {
         func fail(_ field: String, _ reason: String) -> ModelError {
             ModelError(code: "epcis.invalid", reason: "\(location): field '\(field)': \(reason)")
         }
+        // The event's own members, found in one pass (`eventMemberNames`).
+        var eventValues: [Int] = []
+        tape.members(event, named: Self.eventMemberNames, into: &eventValues)
+        func member(_ field: StaticString, in object: Int = event) -> Int? {
+            if object == event, let i = Self.eventMemberNames.index(field) {
+                return eventValues[i] < 0 ? nil : eventValues[i]
+            }
+            return tape.member(object, field)
+        }
         func string(_ field: StaticString, in object: Int = event, path: String? = nil) throws(ModelError) -> String? {
-            guard let value = tape.member(object, field) else { return nil }
+            guard let value = member(field, in: object) else { return nil }
             guard tape.kind(value) == .string else { throw fail(path ?? "\(field)", "must be a string, found \(tape.typeDescription(value))") }
             return tape.string(value)
         }
         func array(_ field: StaticString) throws(ModelError) -> Int? {
-            guard let value = tape.member(event, field) else { return nil }
+            guard let value = member(field) else { return nil }
             guard tape.kind(value) == .array else { throw fail("\(field)", "must be an array, found \(tape.typeDescription(value))") }
             return value
         }
         func object(_ field: StaticString, _ reason: String? = nil) throws(ModelError) -> Int? {
-            guard let value = tape.member(event, field) else { return nil }
+            guard let value = member(field) else { return nil }
             guard tape.kind(value) == .object else { throw fail("\(field)", reason ?? "must be an object, found \(tape.typeDescription(value))") }
             return value
         }
@@ -218,7 +237,7 @@ public enum EPCISDocumentParser {
         let bizStep = try string("bizStep").map { CBVVocabulary.expand($0, for: .bizStep) ?? CBVVocabulary.webVocabularyFromURN($0) }
         let disposition = try string("disposition").map { CBVVocabulary.expand($0, for: .disposition) ?? CBVVocabulary.webVocabularyFromURN($0) }
         func identifierOf(_ field: StaticString) throws(ModelError) -> String? {
-            guard let value = tape.member(event, field) else { return nil }
+            guard let value = member(field) else { return nil }
             guard tape.kind(value) == .object else { throw fail("\(field)", "must be an object with an 'id', found \(tape.typeDescription(value))") }
             guard let id = try string("id", in: value, path: "\(field).id"), !id.isEmpty else { throw fail("\(field).id", "is required") }
             return canonical(id)
@@ -315,13 +334,13 @@ public enum EPCISDocumentParser {
             if parentID == nil { throw fail("parentID", "is required in an AssociationEvent") }
         case .transaction:
             // A received copy may lack it: Article 8.4.1 (e) is not core, and agreements may redact it.
-            let transactions = tape.member(event, "bizTransactionList").map { tape.kind($0) == .array ? tape.count($0) : 0 } ?? 0
+            let transactions = member("bizTransactionList").map { tape.kind($0) == .array ? tape.count($0) : 0 } ?? 0
             if builder != nil, transactions == 0 {
                 throw fail("bizTransactionList", "a TransactionEvent needs at least one business transaction")
             }
         case .transformation:
-            let hasInput = tape.member(event, "inputEPCList") != nil || tape.member(event, "inputQuantityList") != nil
-            let hasOutput = tape.member(event, "outputEPCList") != nil || tape.member(event, "outputQuantityList") != nil
+            let hasInput = member("inputEPCList") != nil || member("inputQuantityList") != nil
+            let hasOutput = member("outputEPCList") != nil || member("outputQuantityList") != nil
             if !hasInput && !hasOutput { throw fail("inputEPCList", "a TransformationEvent needs inputs or outputs") }
         case .object:
             break

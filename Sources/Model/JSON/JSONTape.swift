@@ -150,6 +150,20 @@ public struct JSONTape: Sendable {
         return found
     }
 
+    /// Reads many members of object `t` in one pass over its members: `values[i]` becomes
+    /// the value token of the member named `names`' *i*-th name (the last one if repeated,
+    /// as `member(_:_:)` finds it), or −1 when there is none. (`member(_:_:)` scans the
+    /// members once per name: the event validation's 26 lookups were 4% of capture.)
+    public func members(_ t: Int, named names: MemberNames, into values: inout [Int]) {
+        values.removeAll(keepingCapacity: true)
+        values.append(contentsOf: repeatElement(-1, count: names.count))
+        var k = t + 1
+        for _ in 0..<Int(tokens[t].count) {
+            if let i = withStringBytes(k, { names.map.find($0) }) { values[i] = k + 1 }
+            k = Int(tokens[k + 1].next)
+        }
+    }
+
     /// Calls `body` with the key token and value token of each member of object `t`, in
     /// source order; a repeated key once, where it first appeared, with its last value.
     public func forEachMember(_ t: Int, _ body: (_ key: Int, _ value: Int) throws -> Void) rethrows {
@@ -598,5 +612,27 @@ struct TapeCursor {
             throw error("json.utf8", "invalid UTF-8 sequence (overlong, surrogate or out of range)")
         }
         index += length
+    }
+}
+
+/// A fixed list of member names for `JSONTape.members(_:named:into:)`, each at its index
+/// in the list. Names are compared as bytes (after escapes are decoded), as `member` does.
+public struct MemberNames: Sendable {
+    let map: ByteMap
+
+    public init(_ names: [StaticString]) {
+        var map = ByteMap()
+        for name in names {
+            let inserted = map.insert(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)).inserted
+            precondition(inserted, "MemberNames: \(name) is listed twice")
+        }
+        self.map = map
+    }
+
+    public var count: Int { map.count }
+
+    /// The index of `name` in the list, or nil.
+    public func index(_ name: StaticString) -> Int? {
+        map.find(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
     }
 }
