@@ -68,6 +68,21 @@ import Testing
         }
     }
 
+    /// Beyond `scannedRoles` distinct roles, `add` finds roles through its dictionary: the
+    /// order is the same, and a role first seen before the switch keeps its identity.
+    @Test func manyRolesSortAsFew() {
+        let roles = (0..<(ReferenceKeys.scannedRoles * 3)).map { "role\(($0 * 7) % 24)" }
+        var references: [Reference] = []
+        for i in 0..<400 {
+            references.append(Reference(uim: Array("urn:x:\(i % 13)".utf8), number: Int64(i % 3), role: Array(roles[(i * 5) % roles.count].utf8), index: i))
+        }
+        #expect(Self.sortedByKeys(references) == Self.sortedPlainly(references))
+        var keys = ReferenceKeys()
+        for role in roles + roles { keys.add(uim: "u", number: 1, role: role) }
+        keys.sort()
+        #expect(keys.roles.count == roles.count, "each role once")
+    }
+
     @Test func emptyAndSingle() {
         #expect(Self.sortedByKeys([]).isEmpty)
         let one = [Reference(uim: Array("x".utf8), number: 1, role: Array("epc".utf8), index: 0)]
