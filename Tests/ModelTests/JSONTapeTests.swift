@@ -126,6 +126,49 @@ import Testing
         }
     }
 
+    /// The string scanner's eight-byte test against its byte-by-byte definition: every
+    /// byte value at every position, among plain and random neighbours.
+    @Test func plainASCIIWordsAreExactlyThoseWithNothingToLookAt() {
+        func plain(_ byte: UInt8) -> Bool { byte >= 0x20 && byte < 0x80 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") }
+        func word(_ bytes: [UInt8]) -> UInt64 { bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) } }
+        var state: UInt64 = 0x243F_6A88_85A3_08D3
+        func random() -> UInt8 {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return UInt8(truncatingIfNeeded: state)
+        }
+        for position in 0..<8 {
+            for value in 0...255 {
+                for background in [UInt8(ascii: "a"), 0x20, 0x7F, UInt8(ascii: "#"), UInt8(ascii: "]")] {
+                    var bytes = [UInt8](repeating: background, count: 8)
+                    bytes[position] = UInt8(value)
+                    #expect(TapeCursor.isPlainASCII(word(bytes)) == bytes.allSatisfy(plain), "\(bytes)")
+                }
+            }
+        }
+        for _ in 0..<100_000 {
+            // Mostly printable ASCII, sometimes anything, so both answers come up often.
+            let bytes = (0..<8).map { _ in random() % 16 == 0 ? random() : 0x20 + random() % 0x60 }
+            #expect(TapeCursor.isPlainASCII(word(bytes)) == bytes.allSatisfy(plain), "\(bytes)")
+        }
+    }
+
+    /// Strings of every length around the eight-byte steps, with the byte that ends the fast
+    /// path (quote, backslash, control, non-ASCII) at every offset, parse as the reference does.
+    @Test func stringsAroundTheEightByteStepsAgreeWithTheReference() {
+        let specials: [[UInt8]] = [[], Array("\\\"".utf8), Array("\\n".utf8), [0x01], Array("é".utf8), [0xC3], Array("\\u00e9".utf8)]
+        for length in 0..<20 {
+            for offset in 0...length {
+                for special in specials {
+                    var body = [UInt8](repeating: UInt8(ascii: "x"), count: length)
+                    body.insert(contentsOf: special, at: offset)
+                    for text in [[UInt8(ascii: "\"")] + body + [UInt8(ascii: "\"")], [UInt8(ascii: "\"")] + body] {
+                        #expect(Self.agree(text) == nil, "\(text)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func theStringLimitCountsDecodedBytes() throws {
         let limits = Self.limits(.reject)
         let atLimit = Array(("\"" + String(repeating: "\\u00e9", count: 32) + "\"").utf8)   // 192 bytes of text, 64 decoded

@@ -508,11 +508,30 @@ struct TapeCursor {
 
     /// Checks one string and writes its token; the decoded length counts against
     /// `maxStringBytes`.
+    /// Whether none of the eight bytes of `word` is a quote, a backslash, a control
+    /// character (< 0x20) or a non-ASCII byte: the string's fast path may skip them all.
+    /// (The classic "has a zero byte" test on `word` XOR the byte: never a false "no"; a
+    /// false "yes" only costs a byte-by-byte step.)
+    @inline(__always) static func isPlainASCII(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZeroByte(_ v: UInt64) -> Bool { (v &- ones) & ~v & highs != 0 }
+        let control = (word &- 0x2020_2020_2020_2020) & ~word & highs   // some byte < 0x20 (or a borrow after one)
+        return word & highs == 0 && control == 0
+            && !hasZeroByte(word ^ (ones &* UInt64(UInt8(ascii: "\""))))
+            && !hasZeroByte(word ^ (ones &* UInt64(UInt8(ascii: "\\"))))
+    }
+
     mutating func parseString() throws(JSONError) {
         index += 1 // opening quote
         let start = index
         // Fast path: no escapes, ASCII or valid UTF-8, no control characters.
         while index < bytes.count {
+            // Eight bytes at a time while none of them needs a look (most string bytes are
+            // plain ASCII: identifiers, times; byte by byte this loop was 4% of capture).
+            if index + 8 <= bytes.count && Self.isPlainASCII(UnsafeRawPointer(bytes.baseAddress! + index).loadUnaligned(as: UInt64.self)) {
+                index += 8
+                continue
+            }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 guard index - start <= limits.maxStringBytes else { throw error("json.string", "string longer than \(limits.maxStringBytes) bytes", at: start) }
