@@ -28,6 +28,14 @@ import Testing
             keys.add(uim: String(decoding: r.uim, as: UTF8.self), number: r.number, role: String(decoding: r.role, as: UTF8.self))
         }
         keys.sort()
+        // After the sort the bytes are in key order, back to back (readers in order read
+        // memory in order), with the one extra byte at the end.
+        var offset = 0
+        for key in keys.keys {
+            #expect(key.start == offset)
+            offset += key.count
+        }
+        #expect(keys.bytes.count == offset + 1)
         return keys.keys.map { key in
             Reference(uim: Array(keys.bytes[key.start..<(key.start + key.count)]), number: key.number, role: keys.roles[key.role], index: key.index)
         }

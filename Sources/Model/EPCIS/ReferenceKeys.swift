@@ -10,7 +10,7 @@
 public struct ReferenceKeys: Sendable {
     public struct Key: Sendable {
         /// The UIM is `bytes[start ..< start + count]`.
-        public let start: Int
+        public fileprivate(set) var start: Int
         public let count: Int
         public let number: Int64
         /// Before `sort`, the order the role was first seen; after, its rank in `roles`.
@@ -19,7 +19,8 @@ public struct ReferenceKeys: Sendable {
         public let index: Int
     }
 
-    /// Every UIM added, back to back (after `sort`, one more byte, so the buffer has an address).
+    /// Every UIM added, back to back: in the order added, and after `sort` in key order
+    /// (plus one byte, so the buffer has an address).
     public private(set) var bytes: [UInt8] = []
     public private(set) var keys: [Key] = []
     /// Role texts: in first-seen order before `sort`, in code-point order after.
@@ -67,7 +68,7 @@ public struct ReferenceKeys: Sendable {
         roles = byText.map { roles[$0] }
         for i in keys.indices { keys[i].role = rank[keys[i].role] }
         bytes.append(0)
-        bytes.withUnsafeBufferPointer { buffer in
+        let sortedBytes = bytes.withUnsafeBufferPointer { buffer -> [UInt8] in
             let base = buffer.baseAddress!
             // The UIMs of one document share long prefixes (the host, the GTIN), so the bytes
             // that order them lie tens of bytes in, and reading them per comparison from the
@@ -98,7 +99,21 @@ public struct ReferenceKeys: Sendable {
                 return x.index < y.index
             }
             for (i, window) in windows.enumerated() { keys[i] = order[window.key] }
+            // The bytes again, in key order: whoever then reads the UIMs in order (the block
+            // encoder, on the writer's thread) reads memory in order instead of missing the
+            // cache at every key (the sort runs off the writer's thread; the encoder's
+            // prefix comparison was 5% of the writer's time).
+            var sorted = [UInt8]()
+            sorted.reserveCapacity(buffer.count)
+            for i in keys.indices {
+                let key = keys[i]
+                keys[i].start = sorted.count
+                sorted.append(contentsOf: UnsafeBufferPointer(start: base + key.start, count: key.count))
+            }
+            sorted.append(0)
+            return sorted
         }
+        bytes = sortedBytes
     }
 
     /// Up to 32 bytes of a UIM as four big-endian words, zero-padded. Two windows that
