@@ -193,9 +193,16 @@ public enum PostingIndex {
     /// Packs postings given in key order into blocks (the contract's rules: `blockBytes`,
     /// closed only where the UIM changes; a posting equal to the one before is dropped).
     struct BlockEncoder {
-        private var data: [UInt8] = []
+        /// The block under way is `buffer[0 ..< length]`; the buffer keeps its size between
+        /// blocks and postings are written into it through a pointer (appending byte by
+        /// byte to an array was most of the encoder's time: it runs for every posting a
+        /// capture writes and again at every merge, on the writer's thread).
+        private var buffer: [UInt8] = []
+        private var length = 0
         private var first: [UInt8] = []
+        /// The UIM of the posting before: `last[0 ..< lastCount]`.
         private var last: [UInt8] = []
+        private var lastCount = 0
         private var lastEvent: Int64 = 0
         private var lastRole: UInt8 = 0
         private var count = 0
@@ -207,32 +214,53 @@ public enum PostingIndex {
         mutating func add(uim: UnsafeBufferPointer<UInt8>, eventID: Int64, role: UInt8) -> Block? {
             precondition(role >= 1 && Int(role) <= PostingIndex.roles.count)
             // One pass gives both the prefix shared with the last UIM and whether it is the same.
-            var shared = count > 0 ? last.withUnsafeBufferPointer { Self.commonPrefix(uim, $0) } : 0
-            let sameUIM = count > 0 && shared == uim.count && shared == last.count
+            let lastCount = self.lastCount
+            var shared = count > 0 ? last.withUnsafeBufferPointer { Self.commonPrefix(uim, UnsafeBufferPointer(rebasing: $0[..<lastCount])) } : 0
+            let sameUIM = count > 0 && shared == uim.count && shared == lastCount
             if sameUIM && eventID == lastEvent && role == lastRole { return nil }
             var closed: Block?
-            if count > 0 && data.count >= PostingIndex.blockBytes && !sameUIM { closed = finish() }
+            if count > 0 && length >= PostingIndex.blockBytes && !sameUIM { closed = finish() }
             if count == 0 {
                 shared = 0
-                data.removeAll(keepingCapacity: true)
-                data.append(PostingIndex.formatByte)
-                first.removeAll(keepingCapacity: true)
-                first.append(contentsOf: uim)
+                length = 0
+                Self.reserve(&buffer, 1)
+                buffer[0] = PostingIndex.formatByte
+                length = 1
+                first = Array(uim)
             }
-            Self.appendVarint(UInt64(shared), to: &data)
-            Self.appendVarint(UInt64(uim.count - shared), to: &data)
-            data.append(contentsOf: UnsafeBufferPointer(rebasing: uim[shared...]))
-            Self.appendVarint(UInt64(bitPattern: eventID), to: &data)
-            data.append(role)
+            let suffix = uim.count - shared
+            // Three varints of at most 10 bytes, the suffix, the role.
+            Self.reserve(&buffer, length + 31 + suffix)
+            length = buffer.withUnsafeMutableBufferPointer { out in
+                var n = Self.writeVarint(UInt64(shared), to: out, at: length)
+                n = Self.writeVarint(UInt64(suffix), to: out, at: n)
+                if suffix > 0 {
+                    UnsafeMutableRawPointer(out.baseAddress! + n).copyMemory(from: uim.baseAddress! + shared, byteCount: suffix)
+                    n += suffix
+                }
+                n = Self.writeVarint(UInt64(bitPattern: eventID), to: out, at: n)
+                out[n] = role
+                return n + 1
+            }
             if !sameUIM {
-                last.removeSubrange(shared...)
-                last.append(contentsOf: UnsafeBufferPointer(rebasing: uim[shared...]))
+                Self.reserve(&last, uim.count)
+                if suffix > 0 {
+                    last.withUnsafeMutableBufferPointer { out in
+                        UnsafeMutableRawPointer(out.baseAddress! + shared).copyMemory(from: uim.baseAddress! + shared, byteCount: suffix)
+                    }
+                }
+                self.lastCount = uim.count
             }
             lastEvent = eventID
             lastRole = role
             count += 1
             added += 1
             return closed
+        }
+
+        /// Grows `array` (zero-filled, at least doubling) to hold `size` bytes.
+        @inline(__always) private static func reserve(_ array: inout [UInt8], _ size: Int) {
+            if array.count < size { array.append(contentsOf: repeatElement(0, count: max(size - array.count, array.count))) }
         }
 
         /// `add` with the UIM and role as text (a role blocks cannot hold is a corrupt index:
@@ -261,20 +289,23 @@ public enum PostingIndex {
         /// Closes the block under way, if any.
         mutating func finish() -> Block? {
             guard count > 0 else { return nil }
-            let block = Block(firstUIM: first, count: count, data: data)
+            let block = Block(firstUIM: first, count: count, data: Array(buffer[0..<length]))
             count = 0
             return block
         }
 
-        /// Unsigned LEB128: seven bits a byte, low bits first, the high bit set on every byte
-        /// but the last.
-        static func appendVarint(_ value: UInt64, to out: inout [UInt8]) {
+        /// Unsigned LEB128 (seven bits a byte, low bits first, the high bit set on every
+        /// byte but the last) written at `out[at...]` (room for 10 bytes); the index after it.
+        @inline(__always) static func writeVarint(_ value: UInt64, to out: UnsafeMutableBufferPointer<UInt8>, at: Int) -> Int {
             var rest = value
+            var n = at
             while rest >= 0x80 {
-                out.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+                out[n] = UInt8(truncatingIfNeeded: rest) | 0x80
                 rest >>= 7
+                n += 1
             }
-            out.append(UInt8(rest))
+            out[n] = UInt8(rest)
+            return n + 1
         }
     }
 
