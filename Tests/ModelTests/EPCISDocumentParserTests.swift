@@ -178,6 +178,14 @@ import Testing
         #expect(few.map(\.uim) == ["urn:x:a", "urn:x:b", "urn:x:\u{e9}", "urn:x:e\u{301}"])
         let many = (0..<100).map { "urn:x:\($0 % 60)" }
         #expect(try references(many).map(\.uim) == (0..<60).map { "urn:x:\($0)" })
+        // Past UIMCollector.scanned references a set takes over; references seen before the
+        // switch are still found once, and the order is still the order first named.
+        let distinct = 3 * UIMCollector.scanned
+        let more = (0..<(2 * distinct)).map { "urn:x:\(($0 * 7) % distinct)" } + ["urn:x:\u{e9}", "urn:x:e\u{301}", "urn:x:0"]
+        let expected = (0..<distinct).map { "urn:x:\(($0 * 7) % distinct)" } + ["urn:x:\u{e9}", "urn:x:e\u{301}"]
+        #expect(try references(more).map(\.uim) == expected)
+        let children = try references([], children: ["urn:x:p"] + (0..<distinct).map { "urn:x:c\($0 % 100)" } + ["urn:x:p"])
+        #expect(children.count == 102 && children.filter { $0.uim == "urn:x:p" }.map(\.role) == [.parent, .child])
         let roles = try references([], children: ["urn:x:p", "urn:x:c", "urn:x:c"])
         #expect(roles.map { "\($0.role.rawValue) \($0.uim)" } == ["parent urn:x:p", "child urn:x:p", "child urn:x:c"])
     }

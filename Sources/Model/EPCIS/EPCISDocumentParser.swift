@@ -172,9 +172,11 @@ public enum EPCISDocumentParser {
             }
             return tape.member(object, field)
         }
-        func string(_ field: StaticString, in object: Int = event, path: String? = nil) throws(ModelError) -> String? {
+        // `path` is only worked out for an error (building it for every value was an
+        // allocation each).
+        func string(_ field: StaticString, in object: Int = event, path: @autoclosure () -> String? = nil) throws(ModelError) -> String? {
             guard let value = member(field, in: object) else { return nil }
-            guard tape.kind(value) == .string else { throw fail(path ?? "\(field)", "must be a string, found \(tape.typeDescription(value))") }
+            guard tape.kind(value) == .string else { throw fail(path() ?? "\(field)", "must be a string, found \(tape.typeDescription(value))") }
             return tape.string(value)
         }
         func array(_ field: StaticString) throws(ModelError) -> Int? {
@@ -187,23 +189,12 @@ public enum EPCISDocumentParser {
             guard tape.kind(value) == .object else { throw fail("\(field)", reason ?? "must be an object, found \(tape.typeDescription(value))") }
             return value
         }
-        func forEachString(_ field: StaticString, _ body: (String) -> Void) throws(ModelError) {
-            guard let list = try array(field) else { return }
-            var element = list + 1
-            for i in 0..<tape.count(list) {
-                guard tape.kind(element) == .string, tape.span(element).count > 0 else {
-                    throw fail("\(field)[\(i)]", "must be a non-empty string, found \(tape.typeDescription(element))")
-                }
-                body(tape.string(element))
-                element = tape.next(element)
-            }
-        }
-        func forEachObject(_ field: StaticString, _ check: (Int, String) throws(ModelError) -> Void) throws(ModelError) {
+        func forEachObject(_ field: StaticString, _ check: (Int, () -> String) throws(ModelError) -> Void) throws(ModelError) {
             guard let list = try array(field) else { return }
             var element = list + 1
             for i in 0..<tape.count(list) {
                 guard tape.kind(element) == .object else { throw fail("\(field)[\(i)]", "must be an object, found \(tape.typeDescription(element))") }
-                try check(element, "\(field)[\(i)]")
+                try check(element, { "\(field)[\(i)]" })
                 element = tape.next(element)
             }
         }
@@ -245,70 +236,65 @@ public enum EPCISDocumentParser {
         let readPoint = try identifierOf("readPoint")
         let bizLocation = try identifierOf("bizLocation")
 
-        // Each (UIM, role) once, UIMs compared as bytes (as the index orders and matches
-        // them): a scan of the few references an event usually has, comparing the bytes
-        // only where a 64-bit fingerprint of them agrees (comparing every pair of strings
-        // was 2% of capture), and a set of byte strings once there are many.
-        var uims: [UIMReference] = []
-        uims.reserveCapacity(16)  // most events name up to a few dozen; growing from empty took five allocations
-        var fingerprints: [UInt64] = []
-        fingerprints.reserveCapacity(16)
-        var seen: Set<[UInt8]>?
-        func add(_ identifier: String, _ role: UIMRole) {
-            let reference = UIMReference(uim: canonical(identifier), role: role)
-            if seen == nil {
-                var uim = reference.uim
-                let fingerprint = uim.withUTF8 { NormalizeMemo.hash($0) }
-                for (i, known) in fingerprints.enumerated() where known == fingerprint {
-                    if uims[i].role == role && codePointOrder(uims[i].uim, uim) == 0 { return }
-                }
-                uims.append(reference)
-                fingerprints.append(fingerprint)
-                if uims.count == 32 { seen = Set(uims.map { Array($0.role.rawValue.utf8) + [0] + Array($0.uim.utf8) }) }
-            } else if seen!.insert(Array(role.rawValue.utf8) + [0] + Array(reference.uim.utf8)).inserted {
-                uims.append(reference)
-            }
-        }
+        // Each (UIM, role) once (`UIMCollector`). The lists are walked here rather than
+        // through closures: a variable a closure changes is checked for exclusive access
+        // at run time on every access (that was 2% of capture).
+        var references = UIMCollector()
         let parentID = try string("parentID")
         if let parentID {
             guard !parentID.isEmpty else { throw fail("parentID", "must not be empty") }
-            add(parentID, .parent)
+            references.add(UIMReference(uim: canonical(parentID), role: .parent))
         }
-        try forEachString("epcList") { add($0, .epc) }
-        try forEachString("childEPCs") { add($0, .child) }
-        try forEachString("inputEPCList") { add($0, .input) }
-        try forEachString("outputEPCList") { add($0, .output) }
-        let quantityLists: [StaticString] = ["quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"]
-        for field in quantityLists {
-            try forEachObject(field) { (element, path) throws(ModelError) in
-                guard let epcClass = try string("epcClass", in: element, path: "\(path).epcClass"), !epcClass.isEmpty else {
-                    throw fail("\(path).epcClass", "is required")
+        let epcLists: [(field: StaticString, role: UIMRole)] = [("epcList", .epc), ("childEPCs", .child), ("inputEPCList", .input), ("outputEPCList", .output)]
+        for (field, role) in epcLists {
+            guard let list = try array(field) else { continue }
+            var element = list + 1
+            for i in 0..<tape.count(list) {
+                guard tape.kind(element) == .string, tape.span(element).count > 0 else {
+                    throw fail("\(field)[\(i)]", "must be a non-empty string, found \(tape.typeDescription(element))")
                 }
-                if let quantity = tape.member(element, "quantity"), tape.kind(quantity) != .number {
-                    throw fail("\(path).quantity", "must be a number, found \(tape.typeDescription(quantity))")
-                }
-                _ = try string("uom", in: element, path: "\(path).uom")
-                add(epcClass, .quantityClass)
+                references.add(UIMReference(uim: canonical(tape.string(element)), role: role))
+                element = tape.next(element)
             }
         }
-        let partyLists: [(list: StaticString, value: StaticString)] = [("bizTransactionList", "bizTransaction"), ("sourceList", "source"), ("destinationList", "destination")]
-        for (field, valueKey) in partyLists {
-            try forEachObject(field) { (element, path) throws(ModelError) in
-                guard let value = try string(valueKey, in: element, path: "\(path).\(valueKey)"), !value.isEmpty else {
-                    throw fail("\(path).\(valueKey)", "is required")
+        let quantityLists: [StaticString] = ["quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"]
+        for field in quantityLists {
+            guard let list = try array(field) else { continue }
+            var element = list + 1
+            for i in 0..<tape.count(list) {
+                func path() -> String { "\(field)[\(i)]" }
+                guard tape.kind(element) == .object else { throw fail(path(), "must be an object, found \(tape.typeDescription(element))") }
+                guard let epcClass = try string("epcClass", in: element, path: path() + ".epcClass"), !epcClass.isEmpty else {
+                    throw fail(path() + ".epcClass", "is required")
                 }
-                let typeValue = try string("type", in: element, path: "\(path).type")
-                if "\(field)" != "bizTransactionList" && typeValue == nil { throw fail("\(path).type", "is required") }
+                if let quantity = tape.member(element, "quantity"), tape.kind(quantity) != .number {
+                    throw fail(path() + ".quantity", "must be a number, found \(tape.typeDescription(quantity))")
+                }
+                _ = try string("uom", in: element, path: path() + ".uom")
+                references.add(UIMReference(uim: canonical(epcClass), role: .quantityClass))
+                element = tape.next(element)
+            }
+        }
+        let partyLists: [(list: StaticString, value: StaticString, typeRequired: Bool)] = [
+            ("bizTransactionList", "bizTransaction", false), ("sourceList", "source", true), ("destinationList", "destination", true),
+        ]
+        for (field, valueKey, typeRequired) in partyLists {
+            try forEachObject(field) { (element, path) throws(ModelError) in
+                guard let value = try string(valueKey, in: element, path: "\(path()).\(valueKey)"), !value.isEmpty else {
+                    throw fail("\(path()).\(valueKey)", "is required")
+                }
+                let typeValue = try string("type", in: element, path: "\(path()).type")
+                if typeRequired && typeValue == nil { throw fail("\(path()).type", "is required") }
             }
         }
         try forEachObject("sensorElementList") { (element, path) throws(ModelError) in
-            guard let reports = tape.member(element, "sensorReport") else { throw fail("\(path).sensorReport", "is required") }
-            guard tape.kind(reports) == .array else { throw fail("\(path).sensorReport", "must be an array, found \(tape.typeDescription(reports))") }
+            guard let reports = tape.member(element, "sensorReport") else { throw fail("\(path()).sensorReport", "is required") }
+            guard tape.kind(reports) == .array else { throw fail("\(path()).sensorReport", "must be an array, found \(tape.typeDescription(reports))") }
             if let metadata = tape.member(element, "sensorMetadata") {
-                guard tape.kind(metadata) == .object else { throw fail("\(path).sensorMetadata", "must be an object") }
+                guard tape.kind(metadata) == .object else { throw fail("\(path()).sensorMetadata", "must be an object") }
                 let times: [StaticString] = ["time", "startTime", "endTime"]
                 for key in times {
-                    if let t = try string(key, in: metadata, path: "\(path).sensorMetadata.\(key)") { _ = try timestamp(t, "\(path).sensorMetadata.\(key)") }
+                    if let t = try string(key, in: metadata, path: "\(path()).sensorMetadata.\(key)") { _ = try timestamp(t, "\(path()).sensorMetadata.\(key)") }
                 }
             }
         }
@@ -351,6 +337,46 @@ public enum EPCISDocumentParser {
         return EPCISEvent(type: type, hashID: hashID, parsedBody: body, raw: raw,
                           eventTime: eventTime, eventTimeZoneOffset: offset, recordTime: recordTime, action: action,
                           bizStep: bizStep, disposition: disposition, readPoint: readPoint, bizLocation: bizLocation,
-                          parentID: parentID.map(canonical), uims: uims, declaresError: declaresError)
+                          parentID: parentID.map(canonical), uims: references.references, declaresError: declaresError)
+    }
+}
+
+/// The references of one event: each (UIM, role) once, in the order first named, UIMs
+/// compared as bytes (as the index orders and matches them).
+///
+/// A new reference is compared byte for byte only with those whose 64-bit fingerprint
+/// agrees, by a scan of the fingerprints while there are few (events name ten or so;
+/// comparing every pair of strings was 2% of capture). Past `scanned` references a set of
+/// the byte strings takes over: its hashing is seeded, so an event cannot be made slow by
+/// identifiers chosen to share a fingerprint (the fingerprint is not a secret hash).
+struct UIMCollector {
+    private(set) var references: [UIMReference] = []
+    private var fingerprints: [UInt64] = []
+    private var seen: Set<[UInt8]> = []
+    static let scanned = 64
+
+    init() {
+        // Most events name up to a few dozen; growing from empty took five allocations.
+        references.reserveCapacity(16)
+        fingerprints.reserveCapacity(16)
+    }
+
+    mutating func add(_ reference: UIMReference) {
+        if references.count < Self.scanned {
+            var uim = reference.uim
+            let fingerprint = uim.withUTF8 { NormalizeMemo.hash($0) }
+            for (i, known) in fingerprints.enumerated() where known == fingerprint {
+                if references[i].role == reference.role && codePointOrder(references[i].uim, uim) == 0 { return }
+            }
+            references.append(reference)
+            fingerprints.append(fingerprint)
+            return
+        }
+        if seen.isEmpty { seen = Set(references.map(Self.key)) }
+        if seen.insert(Self.key(reference)).inserted { references.append(reference) }
+    }
+
+    private static func key(_ reference: UIMReference) -> [UInt8] {
+        Array(reference.role.rawValue.utf8) + [0] + Array(reference.uim.utf8)
     }
 }
