@@ -190,6 +190,25 @@ import Testing
         #expect(roles.map { "\($0.role.rawValue) \($0.uim)" } == ["parent urn:x:p", "child urn:x:p", "child urn:x:c"])
     }
 
+    /// Each member validation reads is found at its case's index by its case's name.
+    @Test func eventMembersAreTheirKeysAtTheirIndices() throws {
+        typealias Member = EPCISDocumentParser.EventMember
+        #expect(Member.names.count == Member.allCases.count)
+        for member in Member.allCases {
+            var key = member.key
+            #expect(key.withUTF8 { Member.names.map.find($0) } == member.rawValue, "\(member)")
+        }
+        #expect(Member.type.key == "type" && Member.eventTimeZoneOffset.key == "eventTimeZoneOffset" && Member.errorDeclaration.key == "errorDeclaration")
+        // A wrong type is reported under the member's key, as before.
+        let bad = #"{"type":"ObjectEvent","eventTime":"2024-01-01T10:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","readPoint":"x"}"#
+        #expect(throws: ModelError.self) { try EPCISDocumentParser.parse(Array(bad.utf8), name: "d") }
+        do {
+            _ = try EPCISDocumentParser.parse(Array(bad.utf8), name: "d")
+        } catch {
+            #expect(error.reason == "d: event 0: field 'readPoint': must be an object with an 'id', found a string")
+        }
+    }
+
     @Test func uimIndexCoversEveryRole() throws {
         let aggregation = #"{"type":"AggregationEvent","eventTime":"2024-01-01T10:00:00Z","eventTimeZoneOffset":"+00:00","action":"ADD","parentID":"urn:epc:id:sscc:0614141.1234567890","childEPCs":["urn:epc:id:sgtin:0614141.107346.2017"],"childQuantityList":[{"epcClass":"urn:epc:class:lgtin:4012345.012345.998877","quantity":10}]}"#
         let event = try EPCISDocumentParser.parse(Array(aggregation.utf8), name: "a").events[0]

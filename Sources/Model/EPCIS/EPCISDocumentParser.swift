@@ -145,15 +145,21 @@ public enum EPCISDocumentParser {
         return try validate(tape.root, in: tape, builder: nil, location: location, hashID: hashID, body: event)
     }
 
-    /// Every member of an event object that `validate` reads (any other is kept verbatim
-    /// and read only by the pre-hash).
-    static let eventMemberNames = MemberNames([
-        "type", "eventTime", "eventTimeZoneOffset", "recordTime", "action", "eventID", "bizStep", "disposition",
-        "readPoint", "bizLocation", "parentID", "epcList", "childEPCs", "inputEPCList", "outputEPCList",
-        "quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList",
-        "bizTransactionList", "sourceList", "destinationList", "sensorElementList", "ilmd", "persistentDisposition",
-        "errorDeclaration",
-    ])
+    /// The members of an event object that `validate` reads (any other is kept verbatim and
+    /// read only by the pre-hash), found in one pass over the event's members; a case's name
+    /// is the member's key, its raw value the member's index in `names`.
+    enum EventMember: Int, CaseIterable {
+        case type, eventTime, eventTimeZoneOffset, recordTime, action, eventID, bizStep, disposition,
+             readPoint, bizLocation, parentID, epcList, childEPCs, inputEPCList, outputEPCList,
+             quantityList, childQuantityList, inputQuantityList, outputQuantityList,
+             bizTransactionList, sourceList, destinationList, sensorElementList, ilmd, persistentDisposition,
+             errorDeclaration
+
+        /// The member's key, e.g. `eventTime`.
+        var key: String { String(describing: self) }
+
+        static let names = MemberNames(allCases.map(\.key))
+    }
 
     /// Validates event `event` of `tape` and (with a builder) computes its hash ID.
     static func validate(_ event: Int, in tape: JSONTape, builder: PrehashBuilder?, location: String, hashID givenHashID: String? = nil,
@@ -163,38 +169,40 @@ public enum EPCISDocumentParser {
         func fail(_ field: String, _ reason: String) -> ModelError {
             ModelError(code: "epcis.invalid", reason: "\(location): field '\(field)': \(reason)")
         }
-        // The event's own members, found in one pass (`eventMemberNames`).
+        // The event's own members, found in one pass (`EventMember`).
         var eventValues: [Int] = []
-        tape.members(event, named: Self.eventMemberNames, into: &eventValues)
-        func member(_ field: StaticString, in object: Int = event) -> Int? {
-            if object == event, let i = Self.eventMemberNames.index(field) {
-                return eventValues[i] < 0 ? nil : eventValues[i]
-            }
-            return tape.member(object, field)
+        tape.members(event, named: EventMember.names, into: &eventValues)
+        func member(_ field: EventMember) -> Int? {
+            eventValues[field.rawValue] < 0 ? nil : eventValues[field.rawValue]
         }
-        // `path` is only worked out for an error (building it for every value was an
-        // allocation each).
-        func string(_ field: StaticString, in object: Int = event, path: @autoclosure () -> String? = nil) throws(ModelError) -> String? {
-            guard let value = member(field, in: object) else { return nil }
-            guard tape.kind(value) == .string else { throw fail(path() ?? "\(field)", "must be a string, found \(tape.typeDescription(value))") }
+        func string(_ field: EventMember) throws(ModelError) -> String? {
+            guard let value = member(field) else { return nil }
+            guard tape.kind(value) == .string else { throw fail(field.key, "must be a string, found \(tape.typeDescription(value))") }
             return tape.string(value)
         }
-        func array(_ field: StaticString) throws(ModelError) -> Int? {
+        // A member of an object inside the event; `path` is only worked out for an error
+        // (building it for every value was an allocation each).
+        func string(_ key: StaticString, in object: Int, path: @autoclosure () -> String) throws(ModelError) -> String? {
+            guard let value = tape.member(object, key) else { return nil }
+            guard tape.kind(value) == .string else { throw fail(path(), "must be a string, found \(tape.typeDescription(value))") }
+            return tape.string(value)
+        }
+        func array(_ field: EventMember) throws(ModelError) -> Int? {
             guard let value = member(field) else { return nil }
-            guard tape.kind(value) == .array else { throw fail("\(field)", "must be an array, found \(tape.typeDescription(value))") }
+            guard tape.kind(value) == .array else { throw fail(field.key, "must be an array, found \(tape.typeDescription(value))") }
             return value
         }
-        func object(_ field: StaticString, _ reason: String? = nil) throws(ModelError) -> Int? {
+        func object(_ field: EventMember, _ reason: String? = nil) throws(ModelError) -> Int? {
             guard let value = member(field) else { return nil }
-            guard tape.kind(value) == .object else { throw fail("\(field)", reason ?? "must be an object, found \(tape.typeDescription(value))") }
+            guard tape.kind(value) == .object else { throw fail(field.key, reason ?? "must be an object, found \(tape.typeDescription(value))") }
             return value
         }
-        func forEachObject(_ field: StaticString, _ check: (Int, () -> String) throws(ModelError) -> Void) throws(ModelError) {
+        func forEachObject(_ field: EventMember, _ check: (Int, () -> String) throws(ModelError) -> Void) throws(ModelError) {
             guard let list = try array(field) else { return }
             var element = list + 1
             for i in 0..<tape.count(list) {
-                guard tape.kind(element) == .object else { throw fail("\(field)[\(i)]", "must be an object, found \(tape.typeDescription(element))") }
-                try check(element, { "\(field)[\(i)]" })
+                guard tape.kind(element) == .object else { throw fail("\(field.key)[\(i)]", "must be an object, found \(tape.typeDescription(element))") }
+                try check(element, { "\(field.key)[\(i)]" })
                 element = tape.next(element)
             }
         }
@@ -205,17 +213,17 @@ public enum EPCISDocumentParser {
             return t
         }
 
-        guard let typeText = try string("type") else { throw fail("type", "is required") }
+        guard let typeText = try string(.type) else { throw fail("type", "is required") }
         guard let type = EPCISEventType(rawValue: typeText) else {
             throw fail("type", "'\(typeText)' is not an EPCIS 2.0 event type (ObjectEvent, AggregationEvent, TransactionEvent, TransformationEvent, AssociationEvent)")
         }
-        guard let eventTimeText = try string("eventTime") else { throw fail("eventTime", "is required") }
+        guard let eventTimeText = try string(.eventTime) else { throw fail("eventTime", "is required") }
         let eventTime = try timestamp(eventTimeText, "eventTime")
-        guard let offset = try string("eventTimeZoneOffset") else { throw fail("eventTimeZoneOffset", "is required") }
+        guard let offset = try string(.eventTimeZoneOffset) else { throw fail("eventTimeZoneOffset", "is required") }
         guard Timestamp.isValidZoneOffset(offset) else { throw fail("eventTimeZoneOffset", "'\(offset)' is not a zone offset of the form +HH:MM or -HH:MM") }
-        let recordTime = try string("recordTime").map { (t: String) throws(ModelError) -> Timestamp in try timestamp(t, "recordTime") }
+        let recordTime = try string(.recordTime).map { (t: String) throws(ModelError) -> Timestamp in try timestamp(t, "recordTime") }
 
-        let action = try string("action")
+        let action = try string(.action)
         if type == .transformation {
             if action != nil { throw fail("action", "is not allowed in a TransformationEvent") }
         } else {
@@ -224,45 +232,45 @@ public enum EPCISDocumentParser {
                 throw fail("action", "'\(action)' must be ADD, OBSERVE or DELETE")
             }
         }
-        _ = try string("eventID")
-        let bizStep = try string("bizStep").map { CBVVocabulary.expand($0, for: .bizStep) ?? CBVVocabulary.webVocabularyFromURN($0) }
-        let disposition = try string("disposition").map { CBVVocabulary.expand($0, for: .disposition) ?? CBVVocabulary.webVocabularyFromURN($0) }
-        func identifierOf(_ field: StaticString) throws(ModelError) -> String? {
+        _ = try string(.eventID)
+        let bizStep = try string(.bizStep).map { CBVVocabulary.expand($0, for: .bizStep) ?? CBVVocabulary.webVocabularyFromURN($0) }
+        let disposition = try string(.disposition).map { CBVVocabulary.expand($0, for: .disposition) ?? CBVVocabulary.webVocabularyFromURN($0) }
+        func identifierOf(_ field: EventMember) throws(ModelError) -> String? {
             guard let value = member(field) else { return nil }
-            guard tape.kind(value) == .object else { throw fail("\(field)", "must be an object with an 'id', found \(tape.typeDescription(value))") }
-            guard let id = try string("id", in: value, path: "\(field).id"), !id.isEmpty else { throw fail("\(field).id", "is required") }
+            guard tape.kind(value) == .object else { throw fail(field.key, "must be an object with an 'id', found \(tape.typeDescription(value))") }
+            guard let id = try string("id", in: value, path: field.key + ".id"), !id.isEmpty else { throw fail(field.key + ".id", "is required") }
             return canonical(id)
         }
-        let readPoint = try identifierOf("readPoint")
-        let bizLocation = try identifierOf("bizLocation")
+        let readPoint = try identifierOf(.readPoint)
+        let bizLocation = try identifierOf(.bizLocation)
 
         // Each (UIM, role) once (`UIMCollector`). The lists are walked here rather than
         // through closures: a variable a closure changes is checked for exclusive access
         // at run time on every access (that was 2% of capture).
         var references = UIMCollector()
-        let parentID = try string("parentID")
+        let parentID = try string(.parentID)
         if let parentID {
             guard !parentID.isEmpty else { throw fail("parentID", "must not be empty") }
             references.add(UIMReference(uim: canonical(parentID), role: .parent))
         }
-        let epcLists: [(field: StaticString, role: UIMRole)] = [("epcList", .epc), ("childEPCs", .child), ("inputEPCList", .input), ("outputEPCList", .output)]
+        let epcLists: [(field: EventMember, role: UIMRole)] = [(.epcList, .epc), (.childEPCs, .child), (.inputEPCList, .input), (.outputEPCList, .output)]
         for (field, role) in epcLists {
             guard let list = try array(field) else { continue }
             var element = list + 1
             for i in 0..<tape.count(list) {
                 guard tape.kind(element) == .string, tape.span(element).count > 0 else {
-                    throw fail("\(field)[\(i)]", "must be a non-empty string, found \(tape.typeDescription(element))")
+                    throw fail("\(field.key)[\(i)]", "must be a non-empty string, found \(tape.typeDescription(element))")
                 }
                 references.add(UIMReference(uim: canonical(tape.string(element)), role: role))
                 element = tape.next(element)
             }
         }
-        let quantityLists: [StaticString] = ["quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"]
+        let quantityLists: [EventMember] = [.quantityList, .childQuantityList, .inputQuantityList, .outputQuantityList]
         for field in quantityLists {
             guard let list = try array(field) else { continue }
             var element = list + 1
             for i in 0..<tape.count(list) {
-                func path() -> String { "\(field)[\(i)]" }
+                func path() -> String { "\(field.key)[\(i)]" }
                 guard tape.kind(element) == .object else { throw fail(path(), "must be an object, found \(tape.typeDescription(element))") }
                 guard let epcClass = try string("epcClass", in: element, path: path() + ".epcClass"), !epcClass.isEmpty else {
                     throw fail(path() + ".epcClass", "is required")
@@ -275,8 +283,8 @@ public enum EPCISDocumentParser {
                 element = tape.next(element)
             }
         }
-        let partyLists: [(list: StaticString, value: StaticString, typeRequired: Bool)] = [
-            ("bizTransactionList", "bizTransaction", false), ("sourceList", "source", true), ("destinationList", "destination", true),
+        let partyLists: [(list: EventMember, value: StaticString, typeRequired: Bool)] = [
+            (.bizTransactionList, "bizTransaction", false), (.sourceList, "source", true), (.destinationList, "destination", true),
         ]
         for (field, valueKey, typeRequired) in partyLists {
             try forEachObject(field) { (element, path) throws(ModelError) in
@@ -287,7 +295,7 @@ public enum EPCISDocumentParser {
                 if typeRequired && typeValue == nil { throw fail("\(path()).type", "is required") }
             }
         }
-        try forEachObject("sensorElementList") { (element, path) throws(ModelError) in
+        try forEachObject(.sensorElementList) { (element, path) throws(ModelError) in
             guard let reports = tape.member(element, "sensorReport") else { throw fail("\(path()).sensorReport", "is required") }
             guard tape.kind(reports) == .array else { throw fail("\(path()).sensorReport", "must be an array, found \(tape.typeDescription(reports))") }
             if let metadata = tape.member(element, "sensorMetadata") {
@@ -298,14 +306,14 @@ public enum EPCISDocumentParser {
                 }
             }
         }
-        _ = try object("ilmd")
-        if let persistent = try object("persistentDisposition", "must be an object") {
+        _ = try object(.ilmd)
+        if let persistent = try object(.persistentDisposition, "must be an object") {
             for key in ["set", "unset"] as [StaticString] {
                 if let list = tape.member(persistent, key), tape.kind(list) != .array { throw fail("persistentDisposition.\(key)", "must be an array") }
             }
         }
         var declaresError = false
-        if let declaration = try object("errorDeclaration") {
+        if let declaration = try object(.errorDeclaration) {
             guard let time = try string("declarationTime", in: declaration, path: "errorDeclaration.declarationTime") else {
                 throw fail("errorDeclaration.declarationTime", "is required")
             }
@@ -320,13 +328,13 @@ public enum EPCISDocumentParser {
             if parentID == nil { throw fail("parentID", "is required in an AssociationEvent") }
         case .transaction:
             // A received copy may lack it: Article 8.4.1 (e) is not core, and agreements may redact it.
-            let transactions = member("bizTransactionList").map { tape.kind($0) == .array ? tape.count($0) : 0 } ?? 0
+            let transactions = member(.bizTransactionList).map { tape.kind($0) == .array ? tape.count($0) : 0 } ?? 0
             if builder != nil, transactions == 0 {
                 throw fail("bizTransactionList", "a TransactionEvent needs at least one business transaction")
             }
         case .transformation:
-            let hasInput = member("inputEPCList") != nil || member("inputQuantityList") != nil
-            let hasOutput = member("outputEPCList") != nil || member("outputQuantityList") != nil
+            let hasInput = member(.inputEPCList) != nil || member(.inputQuantityList) != nil
+            let hasOutput = member(.outputEPCList) != nil || member(.outputQuantityList) != nil
             if !hasInput && !hasOutput { throw fail("inputEPCList", "a TransformationEvent needs inputs or outputs") }
         case .object:
             break

@@ -648,6 +648,15 @@ public struct MemberNames: Sendable {
         self.map = map
     }
 
+    /// The same for names known only at run time.
+    public init(_ names: [String]) {
+        var map = ByteMap()
+        for name in names {
+            precondition(map.insert(name).inserted, "MemberNames: \(name) is listed twice")
+        }
+        self.map = map
+    }
+
     public var count: Int { map.count }
 
     /// The index of `name` in the list, or nil.
