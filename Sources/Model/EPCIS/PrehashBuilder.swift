@@ -666,13 +666,22 @@ struct ValueMemo {
 }
 
 /// Python's order of two nodes' `(name, text, children)` tuples, over the workspace arrays
-/// it reads (see `PrehashWorkspace.sortAsPythonTuples`).
-private struct TupleOrder {
+/// it reads (see `PrehashWorkspace.sortAsPythonTuples`). A class: the sort's comparator
+/// copied a struct of these nine arrays at every comparison (a retain and a release each).
+private final class TupleOrder {
     let nodes: [PrehashWorkspace.Node]
     let symbols: [PrehashSymbol]
     let symbolTable: ByteMap
     let texts: [UInt8]
     let kids: [Int32]
+
+    init(nodes: [PrehashWorkspace.Node], symbols: [PrehashSymbol], symbolTable: ByteMap, texts: [UInt8], kids: [Int32]) {
+        self.nodes = nodes
+        self.symbols = symbols
+        self.symbolTable = symbolTable
+        self.texts = texts
+        self.kids = kids
+    }
 
     /// −1, 0 or 1.
     func compare(_ a: Int32, _ b: Int32) -> Int {
