@@ -275,15 +275,7 @@ public enum PostingIndex {
         static func commonPrefix(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Int {
             let n = min(a.count, b.count)
             guard n > 0, let p = a.baseAddress, let q = b.baseAddress else { return 0 }
-            var i = 0
-            while i + 8 <= n {
-                let x = UInt64(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
-                let y = UInt64(littleEndian: UnsafeRawPointer(q + i).loadUnaligned(as: UInt64.self))
-                if x != y { return i + (x ^ y).trailingZeroBitCount / 8 }
-                i += 8
-            }
-            while i < n && p[i] == q[i] { i += 1 }
-            return i
+            return commonPrefixLength(p, q, n)
         }
 
         /// Closes the block under way, if any.

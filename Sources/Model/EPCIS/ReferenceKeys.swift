@@ -52,7 +52,9 @@ public struct ReferenceKeys: Sendable {
             roles.append(Array(role.utf8))
         }
         let start = bytes.count
-        bytes.append(contentsOf: uim.utf8)
+        // Through the string's contiguous UTF-8 (appending its `utf8` view went byte by byte).
+        var uim = uim
+        uim.withUTF8 { bytes.append(contentsOf: $0) }
         keys.append(Key(start: start, count: bytes.count - start, number: number, role: roleID, index: keys.count))
     }
 
@@ -77,10 +79,7 @@ public struct ReferenceKeys: Sendable {
             var shared = keys.first?.count ?? 0
             if let first = keys.first {
                 for key in keys where shared > 0 {
-                    var i = 0
-                    let limit = min(shared, key.count)
-                    while i < limit && base[first.start + i] == base[key.start + i] { i += 1 }
-                    shared = i
+                    shared = commonPrefixLength(base + first.start, base + key.start, min(shared, key.count))
                 }
             }
             var windows = [Window](repeating: Window(), count: keys.count)
@@ -103,15 +102,17 @@ public struct ReferenceKeys: Sendable {
             // encoder, on the writer's thread) reads memory in order instead of missing the
             // cache at every key (the sort runs off the writer's thread; the encoder's
             // prefix comparison was 5% of the writer's time).
-            var sorted = [UInt8]()
-            sorted.reserveCapacity(buffer.count)
-            for i in keys.indices {
-                let key = keys[i]
-                keys[i].start = sorted.count
-                sorted.append(contentsOf: UnsafeBufferPointer(start: base + key.start, count: key.count))
+            return [UInt8](unsafeUninitializedCapacity: buffer.count) { out, count in
+                var n = 0
+                for i in keys.indices {
+                    let key = keys[i]
+                    keys[i].start = n
+                    UnsafeMutableRawPointer(out.baseAddress! + n).copyMemory(from: base + key.start, byteCount: key.count)
+                    n += key.count
+                }
+                out[n] = 0
+                count = n + 1
             }
-            sorted.append(0)
-            return sorted
         }
         bytes = sortedBytes
     }
@@ -137,4 +138,18 @@ public struct ReferenceKeys: Sendable {
             w3 = UInt64(bigEndian: words.3)
         }
     }
+}
+
+/// How many leading bytes `a` and `b` share within their first `limit` bytes, eight at a
+/// time (the sort's shared prefix here, the UIM index's block encoder in the store).
+@inlinable @inline(__always) public func commonPrefixLength(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ limit: Int) -> Int {
+    var i = 0
+    while i + 8 <= limit {
+        let x = UnsafeRawPointer(a + i).loadUnaligned(as: UInt64.self)
+        let y = UnsafeRawPointer(b + i).loadUnaligned(as: UInt64.self)
+        if x != y { return i + (UInt64(littleEndian: x) ^ UInt64(littleEndian: y)).trailingZeroBitCount / 8 }
+        i += 8
+    }
+    while i < limit && a[i] == b[i] { i += 1 }
+    return i
 }
