@@ -79,4 +79,22 @@ import Generator
         #expect(map.find(String(repeating: "x", count: 130)) == nil)
         #expect(map.find("gs1") == 0 && map.find("https://id.gs1.org/01/") == 2)
     }
+
+    /// `find` skips keys whose first byte no key has; every byte value, in each of the
+    /// four words of the first-byte set, with and without the empty key.
+    @Test func keysWithAFirstByteNoKeyHasAreNotFound() {
+        for value in 0...255 {
+            var map = ByteMap()
+            let key: [UInt8] = [UInt8(value), 0x41]
+            _ = key.withUnsafeBufferPointer { map.insert($0) }
+            for other in 0...255 {
+                let probe: [UInt8] = [UInt8(other), 0x41]
+                #expect(probe.withUnsafeBufferPointer { map.find($0) } == (other == value ? 0 : nil), "\(value) \(other)")
+            }
+            #expect(map.find("") == nil)
+            #expect(map.insert("").index == 1)
+            #expect(map.find("") == 1)
+            #expect(key.withUnsafeBufferPointer { map.find($0) } == 0)
+        }
+    }
 }

@@ -19,6 +19,12 @@ struct ByteMap: Sendable {
     /// find that out (the bare-word and prefix lookups see every value, and most values
     /// are identifiers far longer than any bare word or prefix).
     private var longest = 0
+    /// The first bytes of the keys, as a 256-bit set (bit `b % 64` of word `b / 64`), and
+    /// whether the empty key is in: a key whose first byte no key has is not hashed either
+    /// (the namespace-prefix lookup sees `https` in nearly every value, the bare-word lookup
+    /// every timestamp).
+    private var firstBytes: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    private var hasEmptyKey = false
 
     /// How many distinct keys the map holds.
     var count: Int { starts.count }
@@ -26,6 +32,18 @@ struct ByteMap: Sendable {
     /// The index of `key`, or nil.
     func find(_ key: UnsafeBufferPointer<UInt8>) -> Int? {
         if key.count > longest { return nil }
+        if let first = key.first {
+            let word: UInt64
+            switch first >> 6 {
+            case 0: word = firstBytes.0
+            case 1: word = firstBytes.1
+            case 2: word = firstBytes.2
+            default: word = firstBytes.3
+            }
+            if word & (1 << UInt64(first & 63)) == 0 { return nil }
+        } else if !hasEmptyKey {
+            return nil
+        }
         let hash = NormalizeMemo.hash(key)
         let mask = slots.count - 1
         var slot = Int(truncatingIfNeeded: hash) & mask
@@ -53,6 +71,17 @@ struct ByteMap: Sendable {
         starts.append(Int32(storage.count))
         lengths.append(Int32(key.count))
         longest = max(longest, key.count)
+        if let first = key.first {
+            let bit: UInt64 = 1 << UInt64(first & 63)
+            switch first >> 6 {
+            case 0: firstBytes.0 |= bit
+            case 1: firstBytes.1 |= bit
+            case 2: firstBytes.2 |= bit
+            default: firstBytes.3 |= bit
+            }
+        } else {
+            hasEmptyKey = true
+        }
         storage.append(contentsOf: key)
         slots[slot] = Int32(index)
         if starts.count * 2 > slots.count { grow() }
