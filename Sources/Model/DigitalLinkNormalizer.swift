@@ -72,10 +72,25 @@ public enum DigitalLinkNormalizer {
     public static func isCanonicalAsIs(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         let n = bytes.count
         guard n >= 36 else { return false }
-        let host: StaticString = "https://id.gs1.org/"
-        for i in 0..<19 where bytes[i] != host.utf8Start[i] { return false }
+        // Eight bytes at a time (this runs for nearly every value of every event, twice).
+        let base = UnsafeRawPointer(bytes.baseAddress!)
+        @inline(__always) func word(_ at: Int) -> UInt64 { UInt64(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
+        // "https://id.gs1.org/": bytes 0–7, 8–15 and 11–18 as little-endian words.
+        guard word(0) == 0x2F2F_3A73_7074_7468, word(8) == 0x6F2E_3173_672E_6469, word(11) == 0x2F67_726F_2E31_7367 else { return false }
         @inline(__always) func digits(_ from: Int, _ count: Int) -> Bool {
+            // All of a word's bytes are ASCII digits when none has its high bit set, none is
+            // below '0' (subtracting 0x30 from each sets a high bit, borrows only after one
+            // that does) and none is above '9' (adding 0x46 sets a high bit, no carries as
+            // every byte is below 0x80).
+            @inline(__always) func allDigits(_ w: UInt64) -> Bool {
+                let highs: UInt64 = 0x8080_8080_8080_8080
+                return (w | (w &- 0x3030_3030_3030_3030) | (w &+ 0x4646_4646_4646_4646)) & highs == 0
+            }
             var i = from
+            while i + 8 <= from + count {
+                if !allDigits(word(i)) { return false }
+                i += 8
+            }
             while i < from + count {
                 if bytes[i] &- 0x30 >= 10 { return false }
                 i += 1
