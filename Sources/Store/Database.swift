@@ -271,17 +271,45 @@ public final class Statement {
         try bind(value.map(SQLValue.text) ?? .null, at: index)
     }
 
-    /// Binds bytes as a blob from a buffer (no copy into an array first).
-    public func bindBlob(_ buffer: UnsafeRawBufferPointer, at index: Int32) throws(StoreError) {
-        let result = sqlite3_bind_blob(handle, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buffer.count), fedtrace_sqlite_transient())
-        guard result == SQLITE_OK else { throw StoreError.sqlite(result, connection, "cannot bind parameter \(index)") }
-    }
-
     /// Binds UTF-8 bytes as text from a buffer (no `String` made first).
     public func bindText(_ buffer: UnsafeRawBufferPointer, at index: Int32) throws(StoreError) {
         let pointer = (buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self)
         let result = sqlite3_bind_text(handle, index, pointer, Int32(buffer.count), fedtrace_sqlite_transient())
         guard result == SQLITE_OK else { throw StoreError.sqlite(result, connection, "cannot bind parameter \(index)") }
+    }
+
+    /// Binds text and blob parameters that SQLite reads in place instead of copying
+    /// (SQLITE_STATIC: no allocation and copy per value), runs `body` (which steps the
+    /// statement), then unbinds every parameter, so no binding outlives the buffers.
+    /// `values[i]` is parameter `i + 1`: `.text`/`.blob` bytes from the buffers given,
+    /// anything else bound as `bind(_:at:)` does. The buffers must not change during `body`.
+    public func withBorrowedParameters<R>(_ values: [BorrowedValue], _ body: () throws -> R) throws -> R {
+        defer { sqlite3_clear_bindings(handle) }
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            let result: Int32
+            switch value {
+            case .text(let buffer):
+                guard let length = Int32(exactly: buffer.count) else { throw StoreError.sqlite(SQLITE_TOOBIG, connection, "cannot bind parameter \(index)") }
+                let pointer = (buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self)
+                result = sqlite3_bind_text(handle, index, pointer, length, fedtrace_sqlite_static())
+            case .blob(let buffer):
+                guard let length = Int32(exactly: buffer.count) else { throw StoreError.sqlite(SQLITE_TOOBIG, connection, "cannot bind parameter \(index)") }
+                result = sqlite3_bind_blob(handle, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), length, fedtrace_sqlite_static())
+            case .value(let value):
+                try bind(value, at: index)
+                continue
+            }
+            guard result == SQLITE_OK else { throw StoreError.sqlite(result, connection, "cannot bind parameter \(index)") }
+        }
+        return try body()
+    }
+
+    /// A parameter for `withBorrowedParameters`.
+    public enum BorrowedValue {
+        case text(UnsafeRawBufferPointer)
+        case blob(UnsafeRawBufferPointer)
+        case value(SQLValue)
     }
 
     /// Advances to the next row; false when the statement is done.

@@ -197,6 +197,33 @@ import Model
         }
     }
 
+    /// Borrowed parameters read the caller's bytes while the statement runs (text with
+    /// NULs and non-ASCII, empty text, a blob, plain values) and are unbound after it, so
+    /// no binding outlives the buffers.
+    @Test func borrowedParametersAreReadInPlaceAndUnboundAfterwards() throws {
+        let directory = try TemporaryDirectory()
+        let store = try EventStore(path: directory.path("db.sqlite"))
+        let text = Array("a\u{0}é٠\u{1F600}".utf8), blob: [UInt8] = [0, 1, 255, 0]
+        let (during, after) = try store.database.read { db -> ([String], [String]) in
+            let statement = try db.prepare("SELECT typeof(?1), hex(?1), typeof(?2), hex(?2), typeof(?3), ?3, typeof(?4), quote(?5)")
+            func row() -> [String] { (0..<8).map { statement.text(Int32($0)) ?? "NULL" } }
+            let during = try text.withUnsafeBytes { t in
+                try blob.withUnsafeBytes { b in
+                    try statement.withBorrowedParameters([.text(t), .blob(b), .value(.integer(7)), .value(.null),
+                                                          .text(UnsafeRawBufferPointer(start: nil, count: 0))]) {
+                        _ = try statement.step()
+                        return row()
+                    }
+                }
+            }
+            statement.reset()
+            _ = try statement.step()
+            return (during, row())
+        }
+        #expect(during == ["text", text.map { String(format: "%02X", $0) }.joined(), "blob", "0001FF00", "integer", "7", "null", "''"])
+        #expect(after == ["null", "", "null", "", "null", "NULL", "null", "NULL"])
+    }
+
     /// A full database (here: SQLite's page limit) names the file and says there is no
     /// space, from a prepared statement and from `execute` alike.
     @Test func aFullDatabaseNamesItsFile() throws {
