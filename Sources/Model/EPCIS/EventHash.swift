@@ -94,7 +94,8 @@ public struct HashContext: Sendable {
             }
         }
         var expanded = Set<String>()
-        for event in events { Self.collectVocabulary(event, in: tape, into: &expanded) }
+        var collector = VocabularyCollector()
+        for event in events { collector.collect(event, in: tape, into: &expanded) }
         var candidates: [String: Set<String>] = [:]
         for uri in expanded {
             var index = uri.utf8.startIndex
@@ -126,64 +127,6 @@ public struct HashContext: Sendable {
     private(set) var prefixIndex = ByteMap()
     /// A prefix's namespace as values take it (`expandPrefix(_:isValue: true)`: no braces).
     private(set) var prefixValueBytes: [[UInt8]] = []
-
-    /// Adds the expanded form of every vocabulary-typed value of `event`, and every string
-    /// that already is a CBV or GS1 vocabulary URI, to `set`.
-    static func collectVocabulary(_ event: Int, in tape: JSONTape, into set: inout Set<String>) {
-        func add(_ value: Int?, _ field: CBVVocabulary.Field) {
-            guard let value, let word = tape.stringValue(value) else { return }
-            if let uri = CBVVocabulary.expand(word, for: field) {
-                set.insert(uri)
-            } else if word.hasPrefix("cbv:") {
-                set.insert("https://ref.gs1.org/cbv/" + word.dropFirst(4))
-            } else if word.hasPrefix("gs1:") {
-                set.insert("https://gs1.org/voc/" + word.dropFirst(4))
-            }
-        }
-        func hasPrefix(_ bytes: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> Bool {
-            bytes.count >= prefix.utf8CodeUnitCount
-                && compareBytes(bytes.baseAddress, prefix.utf8CodeUnitCount, prefix.utf8Start, prefix.utf8CodeUnitCount) == 0
-        }
-        func scan(_ value: Int) {
-            switch tape.kind(value) {
-            case .string:
-                let isVocabulary = tape.withStringBytes(value) { hasPrefix($0, "https://ref.gs1.org/cbv") || hasPrefix($0, "https://gs1.org/voc") }
-                if isVocabulary { set.insert(tape.string(value)) }
-            case .array: tape.forEachElement(value, scan)
-            case .object: tape.forEachMember(value) { _, member in scan(member) }
-            default: break
-            }
-        }
-        func object(_ value: Int?) -> Int? {
-            guard let value, tape.kind(value) == .object else { return nil }
-            return value
-        }
-        func elements(_ value: Int?, _ body: (Int) -> Void) {
-            guard let value, tape.kind(value) == .array else { return }
-            tape.forEachElement(value, body)
-        }
-        scan(event)
-        add(tape.member(event, "bizStep"), .bizStep)
-        add(tape.member(event, "disposition"), .disposition)
-        if let persistent = object(tape.member(event, "persistentDisposition")) {
-            elements(tape.member(persistent, "set")) { add($0, .disposition) }
-            elements(tape.member(persistent, "unset")) { add($0, .disposition) }
-        }
-        elements(tape.member(event, "bizTransactionList")) { add(object($0).flatMap { tape.member($0, "type") }, .bizTransactionType) }
-        elements(tape.member(event, "sourceList")) { add(object($0).flatMap { tape.member($0, "type") }, .sourceDestinationType) }
-        elements(tape.member(event, "destinationList")) { add(object($0).flatMap { tape.member($0, "type") }, .sourceDestinationType) }
-        elements(tape.member(event, "sensorElementList")) { element in
-            func report(_ report: Int) {
-                guard let report = object(report) else { return }
-                add(tape.member(report, "type"), .measurementType)
-                add(tape.member(report, "exception"), .sensorException)
-                add(tape.member(report, "component"), .sensorComponent)
-            }
-            guard let reports = object(element).flatMap({ tape.member($0, "sensorReport") }) else { return }
-            if tape.kind(reports) == .array { tape.forEachElement(reports, report) } else { report(reports) }
-        }
-        add(object(tape.member(event, "errorDeclaration")).flatMap { tape.member($0, "reason") }, .errorReason)
-    }
 
     /// `_namespace_replace`: `prefix:local` with a declared prefix becomes
     /// `{namespace}local` (keys) or `namespacelocal` (values).
@@ -415,5 +358,104 @@ extension String {
             }
         }
         return changed ? String(decoding: out, as: UTF8.self) : self
+    }
+}
+
+/// The vocabulary URIs a document's events use (`HashContext` derives the bare-word
+/// replacements from them): for each event, the expanded form of every vocabulary-typed
+/// value, and every string that already is a CBV or GS1 vocabulary URI. The event's
+/// vocabulary members are found in one pass over its members, and a (field, word) already
+/// seen in the document is not expanded and inserted again (most events repeat a handful
+/// of words; this runs on one thread before a document's events are validated on every core).
+struct VocabularyCollector {
+    /// The event members that hold vocabulary words, at their indices in `names`.
+    private enum Member: Int, CaseIterable {
+        case bizStep, disposition, persistentDisposition, bizTransactionList, sourceList, destinationList,
+             sensorElementList, errorDeclaration
+        static let names = MemberNames(allCases.map { String(describing: $0) })
+    }
+
+    private var values: [Int] = []
+    /// Per `CBVVocabulary.Field` (by `slot`), the words already added.
+    private var seen = [ByteMap](repeating: ByteMap(), count: CBVVocabulary.Field.allCases.count)
+
+    private static func slot(_ field: CBVVocabulary.Field) -> Int {
+        switch field {
+        case .bizStep: 0
+        case .disposition: 1
+        case .sourceDestinationType: 2
+        case .bizTransactionType: 3
+        case .measurementType: 4
+        case .sensorException: 5
+        case .sensorComponent: 6
+        case .errorReason: 7
+        }
+    }
+
+    mutating func collect(_ event: Int, in tape: JSONTape, into set: inout Set<String>) {
+        guard tape.kind(event) == .object else { return }
+        tape.members(event, named: Member.names, into: &values)
+        var words: [(value: Int, field: CBVVocabulary.Field)] = []
+        func member(_ m: Member) -> Int? { values[m.rawValue] < 0 ? nil : values[m.rawValue] }
+        func add(_ value: Int?, _ field: CBVVocabulary.Field) {
+            guard let value, tape.kind(value) == .string else { return }
+            words.append((value, field))
+        }
+        func hasPrefix(_ bytes: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> Bool {
+            bytes.count >= prefix.utf8CodeUnitCount
+                && compareBytes(bytes.baseAddress, prefix.utf8CodeUnitCount, prefix.utf8Start, prefix.utf8CodeUnitCount) == 0
+        }
+        func scan(_ value: Int) {
+            switch tape.kind(value) {
+            case .string:
+                let isVocabulary = tape.withStringBytes(value) { hasPrefix($0, "https://ref.gs1.org/cbv") || hasPrefix($0, "https://gs1.org/voc") }
+                if isVocabulary { set.insert(tape.string(value)) }
+            case .array: tape.forEachElement(value, scan)
+            case .object: tape.forEachMember(value) { _, member in scan(member) }
+            default: break
+            }
+        }
+        func object(_ value: Int?) -> Int? {
+            guard let value, tape.kind(value) == .object else { return nil }
+            return value
+        }
+        func elements(_ value: Int?, _ body: (Int) -> Void) {
+            guard let value, tape.kind(value) == .array else { return }
+            tape.forEachElement(value, body)
+        }
+        scan(event)
+        add(member(.bizStep), .bizStep)
+        add(member(.disposition), .disposition)
+        if let persistent = object(member(.persistentDisposition)) {
+            elements(tape.member(persistent, "set")) { add($0, .disposition) }
+            elements(tape.member(persistent, "unset")) { add($0, .disposition) }
+        }
+        elements(member(.bizTransactionList)) { add(object($0).flatMap { tape.member($0, "type") }, .bizTransactionType) }
+        elements(member(.sourceList)) { add(object($0).flatMap { tape.member($0, "type") }, .sourceDestinationType) }
+        elements(member(.destinationList)) { add(object($0).flatMap { tape.member($0, "type") }, .sourceDestinationType) }
+        elements(member(.sensorElementList)) { element in
+            func report(_ report: Int) {
+                guard let report = object(report) else { return }
+                add(tape.member(report, "type"), .measurementType)
+                add(tape.member(report, "exception"), .sensorException)
+                add(tape.member(report, "component"), .sensorComponent)
+            }
+            guard let reports = object(element).flatMap({ tape.member($0, "sensorReport") }) else { return }
+            if tape.kind(reports) == .array { tape.forEachElement(reports, report) } else { report(reports) }
+        }
+        add(object(member(.errorDeclaration)).flatMap { tape.member($0, "reason") }, .errorReason)
+        // Each (field, word) once per document.
+        for (value, field) in words {
+            let slot = Self.slot(field)
+            guard tape.withStringBytes(value, { seen[slot].insert($0).inserted }) else { continue }
+            let word = tape.string(value)
+            if let uri = CBVVocabulary.expand(word, for: field) {
+                set.insert(uri)
+            } else if word.hasPrefix("cbv:") {
+                set.insert("https://ref.gs1.org/cbv/" + word.dropFirst(4))
+            } else if word.hasPrefix("gs1:") {
+                set.insert("https://gs1.org/voc/" + word.dropFirst(4))
+            }
+        }
     }
 }
