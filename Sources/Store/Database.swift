@@ -280,11 +280,16 @@ public final class Statement {
 
     /// Binds text and blob parameters that SQLite reads in place instead of copying
     /// (SQLITE_STATIC: no allocation and copy per value), runs `body` (which steps the
-    /// statement), then unbinds every parameter, so no binding outlives the buffers.
-    /// `values[i]` is parameter `i + 1`: `.text`/`.blob` bytes from the buffers given,
-    /// anything else bound as `bind(_:at:)` does. The buffers must not change during `body`.
+    /// statement and reads what it needs of the result), then resets the statement and
+    /// unbinds every parameter: neither a binding nor a result row (which may point into a
+    /// bound buffer) outlives the buffers. `values[i]` is parameter `i + 1`: `.text`/`.blob`
+    /// bytes from the buffers given, anything else bound as `bind(_:at:)` does. The buffers
+    /// must not change during `body`.
     public func withBorrowedParameters<R>(_ values: [BorrowedValue], _ body: () throws -> R) throws -> R {
-        defer { sqlite3_clear_bindings(handle) }
+        defer {
+            sqlite3_reset(handle)
+            sqlite3_clear_bindings(handle)
+        }
         for (offset, value) in values.enumerated() {
             let index = Int32(offset + 1)
             let result: Int32

@@ -198,7 +198,9 @@ import Testing
             var key = member.key
             #expect(key.withUTF8 { Member.names.map.find($0) } == member.rawValue, "\(member)")
         }
-        #expect(Member.type.key == "type" && Member.eventTimeZoneOffset.key == "eventTimeZoneOffset" && Member.errorDeclaration.key == "errorDeclaration")
+        #expect(Member.keys.count == Member.allCases.count)
+        for member in Member.allCases { #expect(member.key == String(describing: member)) }
+        #expect(VocabularyCollector.Member.keys == VocabularyCollector.Member.allCases.map { String(describing: $0) })
         // A wrong type is reported under the member's key, as before.
         let bad = #"{"type":"ObjectEvent","eventTime":"2024-01-01T10:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","readPoint":"x"}"#
         #expect(throws: ModelError.self) { try EPCISDocumentParser.parse(Array(bad.utf8), name: "d") }

@@ -108,9 +108,10 @@ import Testing
         #expect(names.count == 6 && names.index("epcList") == 2 && names.index("other") == nil)
         let texts = [
             #"{"type":"ObjectEvent","eventTime":"t","extra":1,"epcList":["a"]}"#,
-            #"{"eventTime":"escaped","type":1,"type":2,"":"empty key"}"#,
+            #"{"event\u0054ime":"escaped","type":1,"type":2,"":"empty key"}"#,
             #"{}"#,
-            #"{"k1":1,"k1":"last","epcListX":3,"epcLis":4}"#,
+            #"{"k1":1,"k\u0031":"last","epcListX":3,"epcLis":4}"#,
+            #"{"typ\u0065":"escaped key","\u0074ime":1,"epc\u004cist":[],"eventTime":"u","event\u0054ime":"t"}"#,
             "{" + (0..<40).map { #""m\#($0)":\#($0)"# }.joined(separator: ",") + #","type":"late","m3":"again"}"#,
         ]
         var limits = JSONParser.Limits()

@@ -216,7 +216,8 @@ import Model
                     }
                 }
             }
-            statement.reset()
+            // Reset as well as unbound (a result row could point into the buffers): stepping
+            // again starts over, with every parameter NULL.
             _ = try statement.step()
             return (during, row())
         }

@@ -146,8 +146,9 @@ public enum EPCISDocumentParser {
     }
 
     /// The members of an event object that `validate` reads (any other is kept verbatim and
-    /// read only by the pre-hash), found in one pass over the event's members; a case's name
-    /// is the member's key, its raw value the member's index in `names`.
+    /// read only by the pre-hash), found in one pass over the event's members; a case's raw
+    /// value is the member's index in `names`, and its key is the case's name (spelled out in
+    /// `keys`, not read by reflection, which a build may strip; a test checks they agree).
     enum EventMember: Int, CaseIterable {
         case type, eventTime, eventTimeZoneOffset, recordTime, action, eventID, bizStep, disposition,
              readPoint, bizLocation, parentID, epcList, childEPCs, inputEPCList, outputEPCList,
@@ -155,10 +156,18 @@ public enum EPCISDocumentParser {
              bizTransactionList, sourceList, destinationList, sensorElementList, ilmd, persistentDisposition,
              errorDeclaration
 
-        /// The member's key, e.g. `eventTime`.
-        var key: String { String(describing: self) }
+        static let keys = [
+            "type", "eventTime", "eventTimeZoneOffset", "recordTime", "action", "eventID", "bizStep", "disposition",
+            "readPoint", "bizLocation", "parentID", "epcList", "childEPCs", "inputEPCList", "outputEPCList",
+            "quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList",
+            "bizTransactionList", "sourceList", "destinationList", "sensorElementList", "ilmd", "persistentDisposition",
+            "errorDeclaration",
+        ]
 
-        static let names = MemberNames(allCases.map(\.key))
+        /// The member's key, e.g. `eventTime`.
+        var key: String { Self.keys[rawValue] }
+
+        static let names = MemberNames(keys)
     }
 
     /// Validates event `event` of `tape` and (with a builder) computes its hash ID.

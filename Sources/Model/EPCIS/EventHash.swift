@@ -368,11 +368,14 @@ extension String {
 /// seen in the document is not expanded and inserted again (most events repeat a handful
 /// of words; this runs on one thread before a document's events are validated on every core).
 struct VocabularyCollector {
-    /// The event members that hold vocabulary words, at their indices in `names`.
-    private enum Member: Int, CaseIterable {
+    /// The event members that hold vocabulary words, at their indices in `names` (keys
+    /// spelled out, as for `EPCISDocumentParser.EventMember`).
+    enum Member: Int, CaseIterable {
         case bizStep, disposition, persistentDisposition, bizTransactionList, sourceList, destinationList,
              sensorElementList, errorDeclaration
-        static let names = MemberNames(allCases.map { String(describing: $0) })
+        static let keys = ["bizStep", "disposition", "persistentDisposition", "bizTransactionList", "sourceList",
+                           "destinationList", "sensorElementList", "errorDeclaration"]
+        static let names = MemberNames(keys)
     }
 
     private var values: [Int] = []

@@ -149,8 +149,9 @@ public struct Timestamp: Sendable, Hashable, Comparable {
                 out[n] = b
                 n += 1
             }
-            // Written in place, last digit first (no closure: `n` changed inside one is
-            // checked for exclusive access at run time, 1% of capture).
+            // Written in place, last digit first. (Writing them from inside a
+            // withUnsafeMutableBytes closure, which changed `n`, made every access to `n` a
+            // run-time exclusivity check: 1% of capture.)
             func digits(_ value: Int, _ width: Int) {
                 var magnitude = value.magnitude
                 var count = 1

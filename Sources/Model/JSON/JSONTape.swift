@@ -506,12 +506,10 @@ struct TapeCursor {
 
     @inline(__always) func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
 
-    /// Checks one string and writes its token; the decoded length counts against
-    /// `maxStringBytes`.
     /// Whether none of the eight bytes of `word` is a quote, a backslash, a control
     /// character (< 0x20) or a non-ASCII byte: the string's fast path may skip them all.
-    /// (The classic "has a zero byte" test on `word` XOR the byte: never a false "no"; a
-    /// false "yes" only costs a byte-by-byte step.)
+    /// (The classic "has a zero byte" test on `word` XOR each byte, with a borrow only
+    /// after a byte that already answers "yes": exact, tested against the byte definition.)
     @inline(__always) static func isPlainASCII(_ word: UInt64) -> Bool {
         let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
         @inline(__always) func hasZeroByte(_ v: UInt64) -> Bool { (v &- ones) & ~v & highs != 0 }
@@ -521,6 +519,8 @@ struct TapeCursor {
             && !hasZeroByte(word ^ (ones &* UInt64(UInt8(ascii: "\\"))))
     }
 
+    /// Checks one string and writes its token; the decoded length counts against
+    /// `maxStringBytes`.
     mutating func parseString() throws(JSONError) {
         index += 1 // opening quote
         let start = index
@@ -652,7 +652,8 @@ public struct MemberNames: Sendable {
     public init(_ names: [String]) {
         var map = ByteMap()
         for name in names {
-            precondition(map.insert(name).inserted, "MemberNames: \(name) is listed twice")
+            let inserted = map.insert(name).inserted
+            precondition(inserted, "MemberNames: \(name) is listed twice")
         }
         self.map = map
     }
