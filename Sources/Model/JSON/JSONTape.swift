@@ -138,6 +138,7 @@ public struct JSONTape: Sendable {
 
     /// The value token of the member of object `t` named `key` (the last one if repeated).
     public func member(_ t: Int, _ key: StaticString) -> Int? {
+        guard tokens[t].kind == .object else { return nil }  // an array's elements are not keys
         var found: Int?
         var k = t + 1
         for _ in 0..<Int(tokens[t].count) {
@@ -157,6 +158,7 @@ public struct JSONTape: Sendable {
     public func members(_ t: Int, named names: MemberNames, into values: inout [Int]) {
         values.removeAll(keepingCapacity: true)
         values.append(contentsOf: repeatElement(-1, count: names.count))
+        guard tokens[t].kind == .object else { return }
         var k = t + 1
         for _ in 0..<Int(tokens[t].count) {
             if let i = withStringBytes(k, { names.map.find($0) }) { values[i] = k + 1 }
