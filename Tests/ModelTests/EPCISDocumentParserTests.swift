@@ -195,8 +195,7 @@ import Testing
         typealias Member = EPCISDocumentParser.EventMember
         #expect(Member.names.count == Member.allCases.count)
         for member in Member.allCases {
-            var key = member.key
-            #expect(key.withUTF8 { Member.names.map.find($0) } == member.rawValue, "\(member)")
+            #expect(Member.names.index(member.key) == member.rawValue, "\(member)")
         }
         #expect(Member.keys.count == Member.allCases.count)
         for member in Member.allCases { #expect(member.key == String(describing: member)) }

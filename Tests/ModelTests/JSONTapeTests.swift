@@ -125,7 +125,7 @@ import Testing
             #expect(values.count == names.count)
             if tape.kind(tape.root) != .object { #expect(values.allSatisfy { $0 == -1 }, "\(text)") }
             for name in ["type", "eventTime", "epcList", "", "absent", "k1"] as [StaticString] {
-                #expect(values[names.index(name)!] == (tape.member(tape.root, name) ?? -1), "\(text): \(name)")
+                #expect(values[names.index("\(name)")!] == (tape.member(tape.root, name) ?? -1), "\(text): \(name)")
             }
         }
     }

@@ -641,16 +641,6 @@ struct TapeCursor {
 public struct MemberNames: Sendable {
     let map: ByteMap
 
-    public init(_ names: [StaticString]) {
-        var map = ByteMap()
-        for name in names {
-            let inserted = map.insert(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)).inserted
-            precondition(inserted, "MemberNames: \(name) is listed twice")
-        }
-        self.map = map
-    }
-
-    /// The same for names known only at run time.
     public init(_ names: [String]) {
         var map = ByteMap()
         for name in names {
@@ -663,7 +653,7 @@ public struct MemberNames: Sendable {
     public var count: Int { map.count }
 
     /// The index of `name` in the list, or nil.
-    public func index(_ name: StaticString) -> Int? {
-        map.find(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+    public func index(_ name: String) -> Int? {
+        map.find(name)
     }
 }
