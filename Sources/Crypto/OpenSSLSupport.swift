@@ -176,3 +176,28 @@ func naming<R>(_ path: String, _ body: () throws -> R) throws -> R {
         throw CryptoError(code: error.code, reason: "\(path): \(error.reason)")
     }
 }
+
+/// Creates `path` (which must not exist) with `mode`, writes `bytes` and fsyncs it; errors
+/// carry `code`.
+func writeNewFile(_ path: String, _ bytes: [UInt8], mode: mode_t, code: String = "crypto.folder.install") throws {
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+    guard descriptor >= 0 else {
+        throw CryptoError(code: code, reason: "\(path): cannot create (\(String(cString: strerror(errno))))")
+    }
+    defer { close(descriptor) }
+    guard fchmod(descriptor, mode) == 0 else {   // the umask may have narrowed it; keys must be exactly 0600
+        throw CryptoError(code: code, reason: "\(path): cannot set mode (\(String(cString: strerror(errno))))")
+    }
+    var done = 0
+    while done < bytes.count {
+        let count = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + done, bytes.count - done) }
+        if count < 0 && errno == EINTR { continue }
+        guard count > 0 else {
+            throw CryptoError(code: code, reason: "\(path): write failed (\(String(cString: strerror(errno))))")
+        }
+        done += count
+    }
+    guard fsync(descriptor) == 0 else {
+        throw CryptoError(code: code, reason: "\(path): fsync failed (\(String(cString: strerror(errno))))")
+    }
+}

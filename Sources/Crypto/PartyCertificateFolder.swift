@@ -96,32 +96,8 @@ public struct PartyCertificateFolder: Sendable {
     }
 }
 
-/// Creates `path` (which must not exist) with `mode`, writes `bytes` and fsyncs it.
-private func writeNewFile(_ path: String, _ bytes: [UInt8], mode: mode_t) throws {
-    let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-    guard descriptor >= 0 else {
-        throw CryptoError(code: "crypto.folder.install", reason: "\(path): cannot create (\(String(cString: strerror(errno))))")
-    }
-    defer { close(descriptor) }
-    guard fchmod(descriptor, mode) == 0 else {   // the umask may have narrowed it; keys must be exactly 0600
-        throw CryptoError(code: "crypto.folder.install", reason: "\(path): cannot set mode (\(String(cString: strerror(errno))))")
-    }
-    var done = 0
-    while done < bytes.count {
-        let count = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + done, bytes.count - done) }
-        if count < 0 && errno == EINTR { continue }
-        guard count > 0 else {
-            throw CryptoError(code: "crypto.folder.install", reason: "\(path): write failed (\(String(cString: strerror(errno))))")
-        }
-        done += count
-    }
-    guard fsync(descriptor) == 0 else {
-        throw CryptoError(code: "crypto.folder.install", reason: "\(path): fsync failed (\(String(cString: strerror(errno))))")
-    }
-}
-
 /// fsyncs a directory so a rename into it survives a crash.
-private func syncDirectory(_ path: String) throws {
+func syncDirectory(_ path: String) throws {
     let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     guard descriptor >= 0 else { return }
     defer { close(descriptor) }

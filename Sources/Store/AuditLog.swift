@@ -37,19 +37,63 @@ public struct AuditVerification: Sendable, Equatable {
     public var isIntact: Bool { problem == nil }
 }
 
-/// The append-only, hash-chained audit log (DESIGN §11).
+/// The node's secret for sealing its audit log: 32 random bytes in a file of their own beside
+/// the database (`<database>.audit-key`, mode 0600), made when the store is created. Back it
+/// up with the database: without it the log can be read but neither verified nor appended to.
+public struct AuditKey: Sendable {
+    static let length = 32
+    let bytes: [UInt8]
+
+    init(_ bytes: [UInt8], path: String) throws(StoreError) {
+        guard bytes.count == Self.length else {
+            throw StoreError(code: "store.audit.key-invalid", reason: "\(path): an audit key is \(Self.length) bytes, this file has \(bytes.count)")
+        }
+        self.bytes = bytes
+    }
+
+    /// Where the audit key of the database at `databasePath` is kept.
+    public static func path(forDatabaseAt databasePath: String) -> String { databasePath + ".audit-key" }
+
+    /// The seal of record `seq` with chain hash `hash`.
+    func recordSeal(seq: Int64, hash: String) -> String { seal("fedtrace-audit-record", seq, hash) }
+    /// The seal of the head marker naming record `seq` with chain hash `hash`; a different
+    /// domain from the records', so a record's seal cannot stand in for an older head.
+    func headSeal(seq: Int64, hash: String) -> String { seal("fedtrace-audit-head", seq, hash) }
+
+    private func seal(_ domain: String, _ seq: Int64, _ hash: String) -> String {
+        hex(HMACSHA256.authenticationCode(key: bytes, message: Array("\(domain)\u{0}\(seq)\u{0}\(hash)".utf8)))
+    }
+}
+
+/// The append-only, hash-chained, sealed audit log (DESIGN §11).
 ///
-/// Each record's hash covers the previous record's hash, so editing a record breaks its
-/// own hash and deleting one breaks the sequence or the link of the next. The sequence
-/// number and hash of the newest record are also kept in `node_settings` so removing the
-/// newest records is detected too. Triggers refuse UPDATE and DELETE through SQL; `verify`
-/// catches whoever bypasses them with another tool.
+/// Contract:
+/// - Each record's hash covers the previous record's hash, so editing a record breaks its
+///   own hash and deleting one breaks the sequence or the link of the next.
+/// - Each record is sealed (`audit_seals`): HMAC-SHA256 of its sequence number and hash
+///   under the node's `AuditKey`, which is not in the database. Whoever edits the database
+///   with another tool can recompute the chain but not the seals, so a record changed and
+///   re-chained is named by its seal.
+/// - The head marker (`node_settings.audit_head` = "seq:hash", the newest record, "0:" and
+///   the genesis hash for an empty log) is sealed too (`audit_head_seal`), so removing
+///   records from the end, or the whole log, is detected: the marker cannot be moved back
+///   without the key.
+/// - Triggers refuse UPDATE and DELETE through SQL; `verify` catches whoever bypasses them.
+///
+/// What it cannot catch: someone holding the key file (it is as sensitive as the node's
+/// private keys), or someone who kept an older head marker with its seal and puts it back
+/// after removing the records that came after it. Anchoring heads outside the node (with a
+/// peer or the hub) would close that; not done.
+///
+/// Every append runs on a connection with the key (`EventStore` loads it); without it an
+/// append fails rather than write an unsealed record.
 public enum AuditLog {
     static let genesis = String(repeating: "0", count: 64)
 
     /// Appends a record inside the caller's transaction and returns it.
     @discardableResult
     public static func append(_ db: Database, actor: String, action: String, detail: String, at date: Date = Date()) throws -> AuditRecord {
+        guard let key = db.auditKey else { throw keyMissing(db) }
         let last = try db.cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         var previous = genesis
         var seq: Int64 = 1
@@ -62,45 +106,176 @@ public enum AuditLog {
         let hash = AuditRecord.chainHash(previous: previous, seq: seq, at: at, actor: actor, action: action, detail: detail)
         try db.cached("INSERT INTO audit_log(seq, at, actor, action, detail, previous_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .bind([.integer(seq), .text(at), .text(actor), .text(action), .text(detail), .text(previous), .text(hash)]).run()
-        try db.cached("INSERT INTO node_settings(key, value) VALUES ('audit_head', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
-            .bind([.text("\(seq):\(hash)")]).run()
+        try db.cached("INSERT INTO audit_seals(seq, seal) VALUES (?, ?)").bind([.integer(seq), .text(key.recordSeal(seq: seq, hash: hash))]).run()
+        try setHead(db, seq: seq, hash: hash, key: key)
         return AuditRecord(seq: seq, at: at, actor: actor, action: action, detail: detail, previousHash: previous, hash: hash)
+    }
+
+    private static func setHead(_ db: Database, seq: Int64, hash: String, key: AuditKey) throws {
+        let upsert = try db.cached("INSERT INTO node_settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+        try upsert.bind([.text("audit_head"), .text("\(seq):\(hash)")]).run()
+        upsert.reset()
+        try upsert.bind([.text("audit_head_seal"), .text(key.headSeal(seq: seq, hash: hash))]).run()
+    }
+
+    private static func keyMissing(_ db: Database) -> StoreError {
+        let path = db.auditKeyPath ?? "the audit key file"
+        return StoreError(code: "store.audit.key-missing",
+                          reason: "\(path) is missing: the audit log is sealed with it and cannot be verified or appended to; restore the file from the node's backup")
+    }
+
+    /// Loads the audit key of the database at `databasePath` into `database`'s connection,
+    /// creating it for a new store and sealing the records of a store from before the seals
+    /// (trust on first use: the records are sealed as they are, so a chain already broken
+    /// stays broken, and a head marker that does not match the log is left unsealed).
+    ///
+    /// The key is written to `<key>.pending` first and renamed into place only after the
+    /// seals are committed, so a crash in between is finished at the next open; a key that
+    /// is missing while seals exist is not replaced (verify and append then say so).
+    static func openSeals(_ database: SerialDatabase, databasePath: String) throws {
+        let path = AuditKey.path(forDatabaseAt: databasePath)
+        let pending = path + ".pending"
+        try database.read { db in db.auditKeyPath = path }
+        var key: AuditKey?
+        if SecretFile.exists(path) {
+            key = try AuditKey(readKey(path), path: path)
+        } else if SecretFile.exists(pending) {
+            key = try seal(database, with: AuditKey(readKey(pending), path: pending), installing: pending, as: path)
+        } else if try !database.read({ db in try isSealed(db) }) {
+            let fresh = try AuditKey(SecureRandom.bytes(AuditKey.length), path: path)
+            do {
+                try SecretFile.create(pending, fresh.bytes)
+                key = try seal(database, with: fresh, installing: pending, as: path)
+            } catch let error as CryptoError where error.code == "crypto.secret.create" && SecretFile.exists(pending) {
+                // Another process opening the same new store made its key first: use that one.
+                key = try seal(database, with: AuditKey(readKey(pending), path: pending), installing: pending, as: path)
+            }
+        }
+        try database.read { db in db.auditKey = key }
+    }
+
+    private static func readKey(_ path: String) throws -> [UInt8] {
+        do {
+            return try SecretFile.read(path)
+        } catch let error as CryptoError {
+            throw StoreError(code: error.code == "crypto.key.permissions" ? "store.audit.key-permissions" : "store.audit.key-unreadable", reason: error.reason)
+        }
+    }
+
+    /// Seals every record without a seal and a head marker that matches the log, then puts
+    /// the key file in place. Idempotent: a second process doing the same finds it done.
+    private static func seal(_ database: SerialDatabase, with key: AuditKey, installing pending: String, as path: String) throws -> AuditKey {
+        try database.write { db in
+            let unsealed = try db.prepare("SELECT a.seq, a.hash FROM audit_log a LEFT JOIN audit_seals s ON s.seq = a.seq WHERE s.seq IS NULL ORDER BY a.seq")
+                .rows { ($0.int64(0), $0.text(1) ?? "") }
+            for (seq, hash) in unsealed {
+                try db.cached("INSERT INTO audit_seals(seq, seal) VALUES (?, ?)").bind([.integer(seq), .text(key.recordSeal(seq: seq, hash: hash))]).run()
+            }
+            let last = try db.prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").rows { ($0.int64(0), $0.text(1) ?? "") }.first
+            let (seq, hash) = last ?? (0, genesis)
+            let head = try setting(db, "audit_head")
+            if (head == nil && last == nil) || head == "\(seq):\(hash)" {
+                try setHead(db, seq: seq, hash: hash, key: key)
+            }
+        }
+        if !SecretFile.exists(path) {
+            do {
+                try SecretFile.install(pending, as: path)
+            } catch where SecretFile.exists(path) {
+                // Installed by another process sealing at the same time.
+            }
+        }
+        SecretFile.remove(pending)
+        return key
+    }
+
+    private static func setting(_ db: Database, _ key: String) throws -> String? {
+        try db.prepare("SELECT value FROM node_settings WHERE key = ?").bind([.text(key)]).rows { $0.text(0) }.first ?? nil
+    }
+
+    /// Whether any part of the log carries a seal (then its key is needed to verify it).
+    private static func isSealed(_ db: Database) throws -> Bool {
+        let seals = try db.prepare("SELECT count(*) FROM audit_seals").rows { $0.int64(0) }.first ?? 0
+        return try seals > 0 || setting(db, "audit_head_seal") != nil
     }
 
     /// Walks the whole chain and reports the first record that is not as it was written.
     public static func verify(_ db: Database) throws -> AuditVerification {
-        let statement = try db.prepare("SELECT seq, at, actor, action, detail, previous_hash, hash FROM audit_log ORDER BY seq")
+        let key = db.auditKey
+        let sealed = try isSealed(db)
+        if sealed && key == nil {
+            return AuditVerification(recordCount: 0, firstBadSeq: nil, problem: keyMissing(db).reason)
+        }
+        let statement = try db.prepare("""
+            SELECT a.seq, a.at, a.actor, a.action, a.detail, a.previous_hash, a.hash, s.seal
+            FROM audit_log a LEFT JOIN audit_seals s ON s.seq = a.seq ORDER BY a.seq
+            """)
         var expectedSeq: Int64 = 1
         var previous = genesis
         var count = 0
+        func bad(_ seq: Int64?, _ problem: String?) -> AuditVerification {
+            AuditVerification(recordCount: count, firstBadSeq: seq, problem: problem)
+        }
         while try statement.step() {
             let seq = statement.int64(0)
             let record = AuditRecord(seq: seq, at: statement.text(1) ?? "", actor: statement.text(2) ?? "", action: statement.text(3) ?? "",
                                      detail: statement.text(4) ?? "", previousHash: statement.text(5) ?? "", hash: statement.text(6) ?? "")
             if seq != expectedSeq {
-                return AuditVerification(recordCount: count, firstBadSeq: expectedSeq, problem: "record \(expectedSeq) is missing (the next record present is \(seq))")
+                return bad(expectedSeq, "record \(expectedSeq) is missing (the next record present is \(seq))")
             }
             if record.previousHash != previous {
-                return AuditVerification(recordCount: count, firstBadSeq: seq, problem: "record \(seq) does not link to record \(seq - 1): a record before it was changed or removed")
+                return bad(seq, "record \(seq) does not link to record \(seq - 1): a record before it was changed or removed")
             }
             let recomputed = AuditRecord.chainHash(previous: previous, seq: seq, at: record.at, actor: record.actor, action: record.action, detail: record.detail)
             if recomputed != record.hash {
-                return AuditVerification(recordCount: count, firstBadSeq: seq, problem: "record \(seq) (\(record.action)) was altered: its content no longer matches its hash")
+                return bad(seq, "record \(seq) (\(record.action)) was altered: its content no longer matches its hash")
+            }
+            if let key {
+                guard let seal = statement.text(7) else {
+                    return bad(seq, "record \(seq) (\(record.action)) has no seal: it was written, or its seal removed, without the node's audit key")
+                }
+                if !sameSeal(seal, key.recordSeal(seq: seq, hash: record.hash)) {
+                    return bad(seq, "record \(seq) (\(record.action)) does not match its seal: it was changed and the chain after it recomputed, or the seal was forged")
+                }
             }
             previous = record.hash
             expectedSeq += 1
             count += 1
         }
-        let head = try db.prepare("SELECT value FROM node_settings WHERE key = 'audit_head'")
-        if try head.step(), let value = head.text(0) {
-            let lastSeq = Int64(value.split(separator: ":").first ?? "") ?? -1
-            if lastSeq != expectedSeq - 1 || !value.hasSuffix(":" + previous) {
-                return AuditVerification(recordCount: count, firstBadSeq: expectedSeq - 1 == lastSeq ? lastSeq : min(lastSeq, expectedSeq), problem: "the newest record should be \(lastSeq) but the log ends at \(expectedSeq - 1): records were removed from the end")
+        let lastSeq = expectedSeq - 1
+        let head = try setting(db, "audit_head")
+        let headParts = head?.split(separator: ":", maxSplits: 1).map(String.init) ?? []
+        let headSeq = headParts.count == 2 ? Int64(headParts[0]) : nil
+        guard let head, let headSeq else {
+            if key != nil || count > 0 {
+                return bad(count > 0 ? 1 : nil, "the audit head marker is \(head == nil ? "missing" : "unreadable"): records were removed, or the marker was")
             }
-        } else if count > 0 {
-            return AuditVerification(recordCount: count, firstBadSeq: 1, problem: "the audit head marker is missing")
+            return bad(nil, nil)
         }
-        return AuditVerification(recordCount: count, firstBadSeq: nil, problem: nil)
+        if let key {
+            let orphan = try db.prepare("SELECT max(seq) FROM audit_seals").rows { $0.int64(0) }.first ?? 0
+            if orphan > lastSeq {
+                let removed = orphan == lastSeq + 1 ? "record \(orphan) was" : "records \(lastSeq + 1)–\(orphan) were"
+                return bad(lastSeq + 1, "\(removed) removed from the end (\(orphan == lastSeq + 1 ? "its seal remains" : "their seals remain"))")
+            }
+            guard let headSeal = try setting(db, "audit_head_seal"), sameSeal(headSeal, key.headSeal(seq: headSeq, hash: headParts[1])) else {
+                return bad(min(headSeq, lastSeq + 1), "the audit head marker (record \(headSeq)) does not match its seal: it was changed without the node's audit key")
+            }
+        }
+        if headSeq > lastSeq {
+            return bad(lastSeq + 1, "the newest record should be \(headSeq) but the log ends at \(lastSeq): records were removed from the end")
+        }
+        if headSeq < lastSeq {
+            return bad(headSeq + 1, "the head marker names record \(headSeq) but the log continues to \(lastSeq): the marker was moved back, or records were added without it")
+        }
+        if head != "\(lastSeq):\(previous)" {
+            return bad(lastSeq, "record \(lastSeq) is not the record the head marker names: it was replaced")
+        }
+        return bad(nil, nil)
+    }
+
+    private static func sameSeal(_ stored: String, _ expected: String) -> Bool {
+        HMACSHA256.equal(Array(stored.utf8), Array(expected.utf8))
     }
 
     /// The newest `limit` records, newest first.

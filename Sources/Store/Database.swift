@@ -38,6 +38,11 @@ public struct StoreError: CodedError, Sendable, Equatable {
 public final class Database {
     let handle: OpaquePointer
     private var statementCache: [String: Statement] = [:]
+    /// The key that seals the audit log on this connection (`AuditLog`), set by the store
+    /// that opened it; nil when the store has none (the log cannot be appended to then).
+    var auditKey: AuditKey?
+    /// Where the audit key is (or should be), for messages.
+    var auditKeyPath: String?
 
     /// Page cache per connection, KiB (64 MiB).
     static let cacheKiB = 65_536

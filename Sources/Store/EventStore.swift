@@ -115,6 +115,7 @@ public final class EventStore: Sendable {
     public init(path: String) throws {
         database = try SerialDatabase(path: path)
         try Schema.migrator.migrate(database)
+        try AuditLog.openSeals(database, databasePath: path)
     }
 
     // MARK: - Settings
@@ -366,12 +367,25 @@ public final class EventStore: Sendable {
         guard !FileManager.default.fileExists(atPath: path) else {
             throw StoreError(code: "store.backup.exists", reason: "\(path) already exists; choose a new file")
         }
+        let keyPath = AuditKey.path(forDatabaseAt: path)
+        guard !SecretFile.exists(keyPath) else {
+            throw StoreError(code: "store.backup.exists", reason: "\(keyPath) already exists; choose a new file")
+        }
         try audit(actor: "operator", action: "backup", detail: ["to": .string(path)])
         do {
+            // The copy's audit key goes beside it (mode 0600): the copy verifies on its own.
+            let key = try database.read { db in db.auditKey }
+            if let key { try SecretFile.create(keyPath, key.bytes) }
             try database.read { db in try db.backup(to: path) }
-            return try SerialDatabase(path: path).read { db in try AuditLog.verify(db) }
+            let copy = try SerialDatabase(path: path)
+            return try copy.read { db in
+                db.auditKey = key
+                db.auditKeyPath = keyPath
+                return try AuditLog.verify(db)
+            }
         } catch {
             try? FileManager.default.removeItem(atPath: path)
+            SecretFile.remove(keyPath)
             throw error
         }
     }

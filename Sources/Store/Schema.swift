@@ -217,5 +217,19 @@ public enum Schema {
               AND e.type IN ('AggregationEvent', 'AssociationEvent')
               AND e.action IN ('ADD', 'DELETE');
         """),
+        // Each audit record's seal: HMAC-SHA256 under the node's audit key (`AuditKey`),
+        // which lives outside the database, so a chain rewritten with sqlite3 no longer
+        // matches (`AuditLog` has the contract). Records from before this migration are
+        // sealed when the store first opens with a key (`AuditLog.openSeals`).
+        Migration("0012-audit-seals", """
+        CREATE TABLE audit_seals (
+            seq INTEGER PRIMARY KEY REFERENCES audit_log(seq),
+            seal TEXT NOT NULL
+        );
+        CREATE TRIGGER audit_seals_no_update BEFORE UPDATE ON audit_seals
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        CREATE TRIGGER audit_seals_no_delete BEFORE DELETE ON audit_seals
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        """),
     ])
 }

@@ -78,6 +78,10 @@ import TestSupport
         try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: data + "/node.json", toPath: copy + "/node.json")
         try FileManager.default.copyItem(atPath: cli.path("kz-backup.sqlite"), toPath: copy + "/fedtrace.sqlite")
+        // Without its audit key the copy reads but does not verify (its seals cannot be checked).
+        let keyless = cli.run("audit", "verify", "--data", copy)
+        #expect(keyless.status == 1 && keyless.err.contains("fedtrace.sqlite.audit-key is missing"), "\(keyless.err)")
+        try FileManager.default.copyItem(atPath: cli.path("kz-backup.sqlite.audit-key"), toPath: copy + "/fedtrace.sqlite.audit-key")
         #expect(cli.run("audit", "verify", "--data", copy).status == 0)
         #expect(cli.run("events", "--data", copy, "--json").out == cli.run("events", "--data", data, "--json").out)
 

@@ -71,4 +71,168 @@ import Model
         let b = AuditRecord.chainHash(previous: "p", seq: 1, at: "t", actor: "a", action: "bc", detail: "d")
         #expect(a != b)
     }
+
+    // MARK: - Seals: an editor with sqlite3 but without the audit key
+
+    /// Rewrites the log as someone with sqlite3 and this code, but not the key, would:
+    /// changes record `edited`'s detail and recomputes every later hash and the head marker.
+    func rechain(_ path: String, edited: Int64) throws {
+        let raw = try SerialDatabase(path: path)
+        try raw.write { db in
+            try db.execute("DROP TRIGGER audit_log_no_update")
+            let rows = try db.prepare("SELECT seq, at, actor, action, detail FROM audit_log ORDER BY seq")
+                .rows { ($0.int64(0), $0.text(1) ?? "", $0.text(2) ?? "", $0.text(3) ?? "", $0.text(4) ?? "") }
+            var previous = AuditLog.genesis
+            for (seq, at, actor, action, detail) in rows {
+                let newDetail = seq == edited ? "{\"n\":999}" : detail
+                let hash = AuditRecord.chainHash(previous: previous, seq: seq, at: at, actor: actor, action: action, detail: newDetail)
+                try db.prepare("UPDATE audit_log SET detail = ?, previous_hash = ?, hash = ? WHERE seq = ?")
+                    .bind([.text(newDetail), .text(previous), .text(hash), .integer(seq)]).run()
+                previous = hash
+            }
+            try db.prepare("UPDATE node_settings SET value = ? WHERE key = 'audit_head'").bind([.text("\(rows.count):\(previous)")]).run()
+        }
+    }
+
+    @Test func aRechainedEditIsNamedByItsSeal() throws {
+        let (directory, store) = try storeWithRecords(5)
+        try rechain(directory.path("db.sqlite"), edited: 3)
+        let result = try store.verifyAudit()
+        #expect(result.firstBadSeq == 3)
+        #expect(result.problem?.contains("seal") == true)
+        // The chain itself is consistent again: only the seals tell.
+        let unsealed = try SerialDatabase(path: directory.path("db.sqlite"))
+        try unsealed.write { db in
+            try db.execute("DROP TRIGGER audit_seals_no_delete; DELETE FROM audit_seals; DELETE FROM node_settings WHERE key = 'audit_head_seal'")
+        }
+        let reopened = try EventStore(path: directory.path("db.sqlite"))
+        let again = try reopened.verifyAudit()
+        #expect(again.firstBadSeq == 1, "removing every seal does not make the key forget them: record 1 is unsealed")
+        #expect(again.problem?.contains("no seal") == true)
+    }
+
+    @Test func removingTheTailAndMovingTheHeadBackIsDetected() throws {
+        let (directory, store) = try storeWithRecords(5)
+        let path = directory.path("db.sqlite")
+        try tamper(path, """
+            DROP TRIGGER audit_log_no_delete; DROP TRIGGER audit_seals_no_delete;
+            DELETE FROM audit_seals WHERE seq = 5; DELETE FROM audit_log WHERE seq = 5;
+            UPDATE node_settings SET value = (SELECT seq || ':' || hash FROM audit_log WHERE seq = 4) WHERE key = 'audit_head';
+            """)
+        let moved = try store.verifyAudit()
+        #expect(!moved.isIntact)
+        #expect(moved.problem?.contains("head marker") == true)
+        // Record 4's own seal does not pass for a head naming record 4 (separate domains).
+        try tamper(path, "UPDATE node_settings SET value = (SELECT seal FROM audit_seals WHERE seq = 4) WHERE key = 'audit_head_seal';")
+        #expect(!(try store.verifyAudit().isIntact))
+    }
+
+    @Test func removingTheWholeLogIsDetected() throws {
+        let (directory, store) = try storeWithRecords(3)
+        try tamper(directory.path("db.sqlite"), """
+            DROP TRIGGER audit_log_no_delete; DROP TRIGGER audit_seals_no_delete;
+            DELETE FROM audit_seals; DELETE FROM audit_log; DELETE FROM node_settings WHERE key LIKE 'audit_head%';
+            """)
+        let result = try store.verifyAudit()
+        #expect(!result.isIntact)
+        #expect(result.problem?.contains("head marker is missing") == true)
+    }
+
+    @Test func anEmptyStoreIsIntactAndItsHeadSealed() throws {
+        let directory = try TemporaryDirectory()
+        let store = try EventStore(path: directory.path("db.sqlite"))
+        #expect(try store.verifyAudit() == AuditVerification(recordCount: 0, firstBadSeq: nil, problem: nil))
+        #expect(try store.setting("audit_head") == "0:" + AuditLog.genesis)
+        #expect(try store.setting("audit_head_seal") != nil)
+    }
+
+    @Test func theKeyFileIsPrivateAndNeeded() throws {
+        let (directory, store) = try storeWithRecords(2)
+        let keyPath = AuditKey.path(forDatabaseAt: directory.path("db.sqlite"))
+        let attributes = try FileManager.default.attributesOfItem(atPath: keyPath)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        #expect((attributes[.size] as? Int) == 32)
+        #expect(!FileManager.default.fileExists(atPath: keyPath + ".pending"))
+
+        // Readable by others: refused, like the node's other keys.
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: keyPath)
+        #expect { _ = try EventStore(path: directory.path("db.sqlite")) } throws: { ($0 as? StoreError)?.code == "store.audit.key-permissions" }
+
+        // Missing: the store opens (to be read), but neither verifies nor appends, and no new key replaces it.
+        try FileManager.default.removeItem(atPath: keyPath)
+        let reopened = try EventStore(path: directory.path("db.sqlite"))
+        #expect(!FileManager.default.fileExists(atPath: keyPath))
+        let result = try reopened.verifyAudit()
+        #expect(!result.isIntact)
+        #expect(result.problem?.contains(keyPath) == true)
+        #expect { try reopened.audit(actor: "t", action: "step", detail: [:]) } throws: { ($0 as? StoreError)?.code == "store.audit.key-missing" }
+        _ = store
+    }
+
+    @Test func aWrongKeyFailsEveryRecord() throws {
+        let (directory, _) = try storeWithRecords(2)
+        let keyPath = AuditKey.path(forDatabaseAt: directory.path("db.sqlite"))
+        try FileManager.default.removeItem(atPath: keyPath)
+        FileManager.default.createFile(atPath: keyPath, contents: Data(repeating: 7, count: 32), attributes: [.posixPermissions: 0o600])
+        let result = try EventStore(path: directory.path("db.sqlite")).verifyAudit()
+        #expect(result.firstBadSeq == 1)
+        #expect(result.problem?.contains("does not match its seal") == true)
+    }
+
+    /// A store written before the seals (migrations up to 0011, records chained but not
+    /// sealed) is sealed as it is on its first open; a chain it already had broken stays broken.
+    @Test func aStoreFromBeforeTheSealsIsSealedOnFirstOpen() throws {
+        for breakIt in [false, true] {
+            let directory = try TemporaryDirectory()
+            let path = directory.path("db.sqlite")
+            let database = try SerialDatabase(path: path)
+            try Migrator(Array(Schema.migrator.migrations.prefix { $0.name != "0012-audit-seals" })).migrate(database)
+            try database.write { db in
+                var previous = AuditLog.genesis
+                for seq in Int64(1)...4 {
+                    let detail = "{\"n\":\(seq)}"
+                    let hash = AuditRecord.chainHash(previous: previous, seq: seq, at: "2026-01-01T00:00:00.000Z", actor: "t", action: "step", detail: detail)
+                    try db.prepare("INSERT INTO audit_log(seq, at, actor, action, detail, previous_hash, hash) VALUES (?, '2026-01-01T00:00:00.000Z', 't', 'step', ?, ?, ?)")
+                        .bind([.integer(seq), .text(breakIt && seq == 2 ? "{\"n\":0}" : detail), .text(previous), .text(hash)]).run()
+                    previous = hash
+                }
+                try db.prepare("INSERT INTO node_settings(key, value) VALUES ('audit_head', ?)").bind([.text("4:\(previous)")]).run()
+            }
+            let store = try EventStore(path: path)
+            #expect(FileManager.default.fileExists(atPath: AuditKey.path(forDatabaseAt: path)))
+            let result = try store.verifyAudit()
+            if breakIt {
+                #expect(result.firstBadSeq == 2 && result.problem?.contains("altered") == true)
+            } else {
+                #expect(result == AuditVerification(recordCount: 4, firstBadSeq: nil, problem: nil))
+                try store.audit(actor: "t", action: "after", detail: [:])
+                #expect(try store.verifyAudit().recordCount == 5)
+            }
+        }
+    }
+
+    /// A first sealing interrupted after the key was written to `.pending` is finished at
+    /// the next open with that key.
+    @Test func anInterruptedFirstSealingIsFinished() throws {
+        let (directory, store) = try storeWithRecords(3)
+        let path = directory.path("db.sqlite")
+        let keyPath = AuditKey.path(forDatabaseAt: path)
+        // As if the crash came after the seals' commit but before the key's rename.
+        try FileManager.default.moveItem(atPath: keyPath, toPath: keyPath + ".pending")
+        let reopened = try EventStore(path: path)
+        #expect(FileManager.default.fileExists(atPath: keyPath) && !FileManager.default.fileExists(atPath: keyPath + ".pending"))
+        #expect(try reopened.verifyAudit().recordCount == 3)
+        _ = store
+    }
+
+    @Test func aBackupCarriesItsKey() throws {
+        let (directory, store) = try storeWithRecords(2)
+        let copy = directory.path("copy.sqlite")
+        let check = try store.backup(to: copy)
+        #expect(check.isIntact && check.recordCount == 3)
+        let attributes = try FileManager.default.attributesOfItem(atPath: AuditKey.path(forDatabaseAt: copy))
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        #expect(try EventStore(path: copy).verifyAudit().recordCount == 3)
+    }
 }
+

@@ -254,7 +254,7 @@ import Model
             }
         }
         let store = try EventStore(path: path)
-        #expect(try Schema.migrator.appliedNames(store.database).suffix(4) == ["0008-posting-runs", "0009-posting-blocks", "0010-binary-posting-blocks", "0011-events-hash-key"])
+        #expect(try Array(Schema.migrator.appliedNames(store.database).drop { $0 != "0008-posting-runs" }.prefix(4)) == ["0008-posting-runs", "0009-posting-blocks", "0010-binary-posting-blocks", "0011-events-hash-key"])
         #expect(try storedPostings(store) == ["\(pack)|1|child", "\(carton)|1|parent"])
         #expect(try runs(store).map(\.postings) == [2])
         #expect(try runs(store).map(\.level) == [0])
@@ -327,7 +327,7 @@ import Model
             try db.execute("INSERT INTO posting_runs(run, postings, level) SELECT run, count(*), 0 FROM postings GROUP BY run")
         }
         let store = try EventStore(path: path)
-        #expect(try Schema.migrator.appliedNames(store.database).suffix(3) == ["0009-posting-blocks", "0010-binary-posting-blocks", "0011-events-hash-key"])
+        #expect(try Array(Schema.migrator.appliedNames(store.database).drop { $0 != "0009-posting-blocks" }.prefix(3)) == ["0009-posting-blocks", "0010-binary-posting-blocks", "0011-events-hash-key"])
         #expect(try storedPostings(store) == expectedPostings(store))
         #expect(try storedPostings(store).count == packs.count + 1)
         #expect(try runs(store).map(\.stored) == [Int64(packs.count / 2 + 1), Int64(packs.count / 2)])
@@ -384,7 +384,7 @@ import Model
         let path = directory.path("db.sqlite")
         #expect(try makeStore(path, damage: false) > 10)
         let store = try EventStore(path: path)
-        #expect(try Schema.migrator.appliedNames(store.database).last == "0011-events-hash-key")
+        #expect(try Schema.migrator.appliedNames(store.database) == Schema.migrator.migrations.map(\.name))
         #expect(try storedPostings(store) == expectedPostings(store))
         #expect(try storedPostings(store).count == packs.count + 1)
         #expect(try runs(store).map(\.stored) == [Int64((packs.count + 2) / 2), Int64((packs.count + 1) / 2)])

@@ -170,7 +170,7 @@ extension StatusCommand {
 
 enum AuditCommands {
     static let verify = Command(
-        "audit verify", summary: "check the hash chain of the audit log; names the first bad record",
+        "audit verify", summary: "check the audit log's hash chain and seals (audit key beside the database); names the first bad record",
         usage: "--data DIR [--json]",
         options: [dataOption, jsonOption]
     ) { arguments, output in
@@ -184,7 +184,8 @@ enum AuditCommands {
             ]))
         }
         guard result.isIntact else {
-            output.error("fedtrace audit verify: audit log broken at record \(result.firstBadSeq ?? 0): \(result.problem ?? "")")
+            let location = result.firstBadSeq.map { " at record \($0)" } ?? ""
+            output.error("fedtrace audit verify: audit log broken\(location): \(result.problem ?? "")")
             return 1
         }
         if !arguments.flag("json") { output.line("audit log intact: \(result.recordCount) records") }
@@ -220,10 +221,12 @@ enum BackupCommand {
         let node = try openNode(arguments)
         let check = try node.store.backup(to: out)
         if arguments.flag("json") {
-            output.json(.object(["backup": .string(out), "auditRecords": .number(String(check.recordCount)), "auditIntact": .bool(check.isIntact)]))
+            output.json(.object(["backup": .string(out), "auditKey": .string(AuditKey.path(forDatabaseAt: out)),
+                                 "auditRecords": .number(String(check.recordCount)), "auditIntact": .bool(check.isIntact)]))
         } else {
-            output.line("backed up \(node.configuration.party.urn) to \(out): \(check.recordCount) audit records, chain \(check.isIntact ? "intact" : "BROKEN")")
-            output.line("restore: stop the node, copy \(out) to \(node.directory.databasePath) (remove its -wal and -shm files), start it")
+            let key = AuditKey.path(forDatabaseAt: out)
+            output.line("backed up \(node.configuration.party.urn) to \(out) and its audit key to \(key): \(check.recordCount) audit records, chain \(check.isIntact ? "intact" : "BROKEN")")
+            output.line("restore: stop the node, copy \(out) to \(node.directory.databasePath) and \(key) to \(AuditKey.path(forDatabaseAt: node.directory.databasePath)) (remove the -wal and -shm files), start it")
         }
         return check.isIntact ? 0 : 1
     }
