@@ -67,15 +67,28 @@ public struct EventQuery: Sendable, Equatable {
 }
 
 /// The answer to "where did this pack come from?": the identifiers linked to it by
-/// aggregation, up (carton, case, pallet) and down (contents), with their events.
+/// aggregation, up (carton, case, pallet) and down (contents), each with the time the link
+/// held, and their events in that time (`TraceWalk` has the rules).
 public struct Trace: Sendable {
     /// One identifier of the trace and its relation to the starting UIM.
     public struct Level: Sendable, Equatable {
         public let uim: String
         /// 0 for the starting UIM, negative for containers (−1 = its carton), positive for contents.
         public let depth: Int
-        /// The container this UIM was packed into (for depth < 0 and 0) or taken from (depth > 0).
+        /// For contents (depth > 0), the container it was packed into; nil otherwise.
         public let parent: String?
+        /// When the starting UIM was inside this container (depth < 0), or this UIM inside
+        /// the starting UIM (depth > 0); `Period.always` for the starting UIM. A container's
+        /// events in the trace are those within these periods, a content's those up to
+        /// their ends.
+        public let periods: [Period]
+
+        public init(uim: String, depth: Int, parent: String?, periods: [Period]) {
+            self.uim = uim
+            self.depth = depth
+            self.parent = parent
+            self.periods = periods
+        }
     }
 
     public let uim: String
@@ -257,76 +270,16 @@ public final class EventStore: Sendable {
         }
     }
 
-    /// Follows aggregation links from `uim` up to its outermost container and down to its
-    /// contents (at most `maxUIMs` identifiers), and gathers the events of every level.
+    /// Follows aggregation from `uim` up to every container it was in and down to its
+    /// contents (at most `maxUIMs` identifiers), through time, with the events of every
+    /// level while it was linked (`TraceWalk`).
     public func trace(uim rawUIM: String, maxUIMs: Int = 5000) throws -> Trace {
         let uim = UIMReference.canonical(rawUIM)
         return try database.read { db in
-            var levels = [Trace.Level(uim: uim, depth: 0, parent: nil)]
-            var seen: Set<String> = [uim]
-            // Up: the containers, nearest first: the parent of the latest packing event (ADD)
-            // naming the UIM as a child (`aggregation_links`, read through the index).
-            let parents = try db.prepare("""
-                SELECT e.parent FROM events e
-                WHERE e.id IN (SELECT value FROM json_each(?)) AND e.parent IS NOT NULL
-                  AND e.type IN ('AggregationEvent', 'AssociationEvent') AND e.action = 'ADD'
-                ORDER BY e.event_time DESC, e.id DESC LIMIT 1
-                """)
-            var current = uim
-            var depth = 0
-            while true {
-                try parents.bind(.text(Self.jsonList(try Self.eventIDs(db, uim: current, roles: ["child", "class"]))), at: 1)
-                let next = try parents.step() ? parents.text(0) : nil
-                parents.reset()
-                guard let parent = next, seen.insert(parent).inserted else { break }
-                depth -= 1
-                levels.append(Trace.Level(uim: parent, depth: depth, parent: nil))
-                current = parent
-            }
-            // Down: contents, breadth first. The index has no by-event access (PostingIndex),
-            // so each packing event's children are read from its raw bytes.
-            let packings = try db.prepare("""
-                SELECT e.raw FROM events e
-                WHERE e.id IN (SELECT value FROM json_each(?)) AND e.type IN ('AggregationEvent', 'AssociationEvent') AND e.action = 'ADD'
-                ORDER BY e.id
-                """)
-            var frontier = [uim]
-            depth = 0
-            var truncated = false
-            while !frontier.isEmpty && !truncated {
-                depth += 1
-                var next: [String] = []
-                for parent in frontier {
-                    try packings.bind(.text(Self.jsonList(try Self.eventIDs(db, uim: parent, roles: ["parent"]))), at: 1)
-                    while try packings.step(), !truncated {
-                        let contents = PostingIndex.references(ofRaw: packings.blob(0))
-                            .filter { $0.role == .child || $0.role == .quantityClass }.map(\.uim).sorted { codePointOrder($0, $1) < 0 }
-                        for child in contents where seen.insert(child).inserted {
-                            if levels.count >= maxUIMs { truncated = true; break }
-                            levels.append(Trace.Level(uim: child, depth: depth, parent: parent))
-                            next.append(child)
-                        }
-                    }
-                    packings.reset()
-                    if truncated { break }
-                }
-                frontier = next
-            }
-            // Events of every level.
-            let eventsOf = try db.prepare("SELECT \(Self.eventColumns) FROM events e WHERE e.id IN (SELECT value FROM json_each(?)) ORDER BY e.id")
-            var byRow: [Int64: StoredEvent] = [:]
-            var eventUIMs: [Int64: [String]] = [:]
-            for level in levels {
-                try eventsOf.bind(.text(Self.jsonList(try Self.eventIDs(db, uim: level.uim))), at: 1)
-                while try eventsOf.step() {
-                    let event = Self.readEvent(eventsOf)
-                    byRow[event.rowID] = event
-                    if eventUIMs[event.rowID]?.last != level.uim { eventUIMs[event.rowID, default: []].append(level.uim) }
-                }
-                eventsOf.reset()
-            }
-            let events = byRow.values.sorted { ($0.eventTimeMillis, $0.rowID) < ($1.eventTimeMillis, $1.rowID) }
-            return Trace(uim: uim, levels: levels, events: events, eventUIMs: eventUIMs, truncated: truncated)
+            var walk = TraceWalk(db: db, maxUIMs: maxUIMs)
+            try walk.run(from: uim)
+            let (events, eventUIMs) = try walk.events()
+            return Trace(uim: uim, levels: walk.levels, events: events, eventUIMs: eventUIMs, truncated: walk.truncated)
         }
     }
 

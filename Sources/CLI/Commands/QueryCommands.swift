@@ -62,8 +62,8 @@ enum EventsCommand {
 
 enum TraceCommand {
     static let command = Command(
-        "trace", summary: "where did this pack come from? follow aggregation up (carton, case, pallet) and down, with each level's events",
-        usage: "--data DIR UIM [--json]",
+        "trace", summary: "where did this pack come from? follow aggregation up (every carton, case, pallet it was in, and when) and down, with each level's events while linked",
+        usage: "--data DIR UIM [--max-uims N] [--json]",
         options: [dataOption, OptionSpec("max-uims", value: "N", help: "stop expanding contents after N identifiers (default 5000)"), jsonOption]
     ) { arguments, output in
         guard arguments.positionals.count == 1 else { throw UsageError(reason: "name exactly one UIM to trace") }
@@ -80,7 +80,9 @@ enum TraceCommand {
         output.line("trace of \(trace.uim)")
         let containers = trace.levels.filter { $0.depth < 0 }.sorted { $0.depth < $1.depth }
         let contents = trace.levels.filter { $0.depth > 0 }
-        for level in containers { output.line("  contained in (level \(-level.depth)): \(level.uim)") }
+        for level in containers {
+            output.line("  contained in (level \(-level.depth)): \(level.uim)  [\(level.periods.map(\.text).joined(separator: "; "))]")
+        }
         if !contents.isEmpty {
             let deepest = contents.map(\.depth).max() ?? 0
             for depth in 1...deepest {
