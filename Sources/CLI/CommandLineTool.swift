@@ -62,6 +62,13 @@ public enum CommandLineTool {
             .max { $0.name.split(separator: " ").count < $1.name.split(separator: " ").count }
         guard let command = match else {
             let group = commands.filter { $0.name.hasPrefix(arguments[0] + " ") }
+            if !group.isEmpty && arguments.count == 2 && (arguments[1] == "--help" || arguments[1] == "-h") {
+                // `fedtrace audit --help`: the group's commands, as the overview lists them.
+                let width = group.map(\.name.count).max() ?? 0
+                output.line((["usage: fedtrace \(arguments[0]) COMMAND [OPTIONS]   (fedtrace \(arguments[0]) COMMAND --help for details)", "", "commands:"]
+                    + group.map { "  " + $0.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.summary }).joined(separator: "\n"))
+                return 0
+            }
             if !group.isEmpty {
                 output.error("fedtrace \(arguments[0]): expected one of: \(group.map { String($0.name.split(separator: " ")[1]) }.joined(separator: ", "))")
             } else {
@@ -70,6 +77,11 @@ public enum CommandLineTool {
             return 2
         }
         let rest = Array(arguments.dropFirst(command.name.split(separator: " ").count))
+        // `-h` is `--help` too, and help wins over anything missing or wrong beside it.
+        if rest.contains("-h") || rest.contains("--help") {
+            output.line(command.help)
+            return 0
+        }
         do {
             let parsed = try ParsedArguments.parse(rest, options: command.options)
             if parsed.flag("help") {

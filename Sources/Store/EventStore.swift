@@ -8,14 +8,18 @@ public struct CaptureResult: Sendable, Equatable, Codable {
     public var duplicates: Int
     /// Hash IDs of newly stored events, in document order.
     public var capturedIDs: [String]
-    /// Hash IDs of events already stored before this capture.
+    /// Hash IDs of events already stored before this capture (or earlier in the document).
     public var duplicateIDs: [String]
+    /// The hash ID of every event, stored or duplicate, in document order: entry *i* is
+    /// event *i*'s.
+    public var eventHashIDs: [String]
 
-    public init(captured: Int = 0, duplicates: Int = 0, capturedIDs: [String] = [], duplicateIDs: [String] = []) {
+    public init(captured: Int = 0, duplicates: Int = 0, capturedIDs: [String] = [], duplicateIDs: [String] = [], eventHashIDs: [String] = []) {
         self.captured = captured
         self.duplicates = duplicates
         self.capturedIDs = capturedIDs
         self.duplicateIDs = duplicateIDs
+        self.eventHashIDs = eventHashIDs
     }
 }
 
@@ -59,9 +63,17 @@ public struct EventQuery: Sendable, Equatable {
     public var eventTimeBefore: Int64?
     /// Inclusive lower bound on when this node stored the event (`GE_recordTime`).
     public var recordTimeFrom: Int64?
-    /// Resume after this row (paging).
+    /// Resume after this row (paging, which walks storage order).
     public var afterRowID: Int64?
     public var limit: Int = 1000
+    /// The order of the answer: storage order (the default; what paging needs) or event
+    /// time, oldest first (what people reading a list expect), each then by row.
+    public var order: Order = .storage
+
+    public enum Order: Sendable {
+        case storage
+        case eventTime
+    }
 
     public init() {}
 }
@@ -209,7 +221,7 @@ public final class EventStore: Sendable {
                     bizLocation: s.text(12), origin: s.text(13) ?? "", raw: s.blob(14))
     }
 
-    /// Events matching `query`, oldest first (then by storage order), at most `query.limit`.
+    /// Events matching `query` in `query.order`, at most `query.limit`.
     public func events(matching query: EventQuery) throws -> [StoredEvent] {
         var conditions: [String] = []
         var arguments: [SQLValue] = []
@@ -247,7 +259,8 @@ public final class EventStore: Sendable {
             }
             let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
             // Paging walks storage order so a cursor (the last row ID) resumes exactly.
-            let sql = "SELECT \(Self.eventColumns) FROM events e\(whereClause) ORDER BY e.id LIMIT ?"
+            let order = query.order == .eventTime ? "e.event_time, e.id" : "e.id"
+            let sql = "SELECT \(Self.eventColumns) FROM events e\(whereClause) ORDER BY \(order) LIMIT ?"
             return try db.prepare(sql).bind(arguments + [.integer(Int64(max(0, query.limit)))]).rows(Self.readEvent)
         }
     }
@@ -421,11 +434,13 @@ struct EventInserter {
         findEvent = try db.cached("SELECT 1 FROM events WHERE hash_key = ? AND hash_id = ? AND declares_error = ? LIMIT 1")
         rowIDs.reserveCapacity(expectedEvents)
         result.capturedIDs.reserveCapacity(expectedEvents)
+        result.eventHashIDs.reserveCapacity(expectedEvents)
     }
 
     /// Inserts `events`; `contextIDs[i]` (or `contextID` for all) names event *i*'s `@context`.
     mutating func add(_ events: [EPCISEvent], contextIDs: [Int64?]?, contextID: Int64?) throws {
         for (index, event) in events.enumerated() {
+            result.eventHashIDs.append(event.hashID)
             let key = EventHashKey.of(event.hashID)
             findEvent.reset()
             try findEvent.bind(.integer(key), at: 1)

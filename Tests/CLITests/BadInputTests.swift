@@ -96,7 +96,7 @@ import Model
         let bad = try cli.write("bad2.json", "not json")
         let result = cli.run("capture", "--data", data, bad, good)
         #expect(result.status == 1)
-        #expect(result.out.contains("captured 1 / duplicate 0 / rejected 1 document"))
+        #expect(result.out.contains("events: captured 1 / duplicate 0; documents rejected: 1 of 2"))
     }
 
     /// Files are parsed one ahead of the store (CapturePipeline): outcomes still come in
@@ -120,7 +120,7 @@ import Model
         }
         #expect(positions(result.out, [files[1], files[3], files[4]]) == [0, 1, 2])
         #expect(positions(result.err, [files[0], files[2]]) == [0, 1])
-        #expect(result.out.contains("captured 2 / duplicate 1 / rejected 2 documents"))
+        #expect(result.out.contains("events: captured 2 / duplicate 1; documents rejected: 2 of 5"))
     }
 
     @Test func auditVerifyNamesTheFirstBadRecordAfterTampering() throws {

@@ -21,4 +21,25 @@ import Testing
         #expect(events == generator.summary().events)
         #expect(files.count == (events + 59) / 60)
     }
+
+    /// A directory holding another run's documents is refused before anything is written.
+    @Test func aDirectoryWithEarlierDocumentsIsRefused() throws {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("fedtrace-generator-\(UUID().uuidString)", isDirectory: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let generator = try SupplyChainGenerator(smallConfiguration())
+        let first = try generator.writeDocuments(to: directory, eventsPerDocument: 60)
+        let before = try first.map { try Data(contentsOf: $0) }
+        #expect { try generator.writeDocuments(to: directory, eventsPerDocument: 1000) } throws: {
+            ($0 as? GeneratorError)?.code == "generator.output-not-empty"
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).count == first.count)
+        #expect(try first.map { try Data(contentsOf: $0) } == before)
+        // Other files do not count: a directory with a README is fine.
+        let other = directory.appendingPathComponent("other", isDirectory: true)
+        try FileManager.default.createDirectory(at: other, withIntermediateDirectories: true)
+        try Data("notes".utf8).write(to: other.appendingPathComponent("README.md"))
+        #expect(try generator.writeDocuments(to: other, eventsPerDocument: 1000).count >= 1)
+    }
 }
+

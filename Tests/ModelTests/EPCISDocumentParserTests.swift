@@ -40,7 +40,7 @@ import Testing
         let first = EPCISDocumentParser.sliceSize + 5, later = EPCISDocumentParser.sliceSize * 3 + 2
         broken[first] = broken[first].replacingOccurrences(of: #""action":"ADD","#, with: "")
         broken[later] = broken[later].replacingOccurrences(of: "2024-01-01T10:00:00.000+05:00", with: "yesterday")
-        #expect(reason(Self.document(broken)) == "doc.jsonld: event \(first): field 'action': is required in a ObjectEvent")
+        #expect(reason(Self.document(broken)) == "doc.jsonld: event \(first): field 'action': is required in an ObjectEvent")
         broken[first] = events[first]
         #expect(reason(Self.document(broken))?.hasPrefix("doc.jsonld: event \(later): field 'eventTime'") == true)
     }
@@ -75,7 +75,7 @@ import Testing
             _ = try failing.document()
             Issue.record("an invalid document was accepted")
         } catch {
-            #expect(error.reason == "doc.jsonld: event \(size * 2 + 9): field 'action': is required in a ObjectEvent")
+            #expect(error.reason == "doc.jsonld: event \(size * 2 + 9): field 'action': is required in an ObjectEvent")
         }
 
         // No events: no slices. Errors in the JSON or the event list come from begin itself.

@@ -72,7 +72,7 @@ enum CaptureCommand {
                     if let result = outcome.result {
                         object["captured"] = .number(String(result.captured))
                         object["duplicates"] = .number(String(result.duplicates))
-                        object["eventHashIDs"] = .array((result.capturedIDs + result.duplicateIDs).map(JSONValue.string))
+                        object["eventHashIDs"] = .array(result.eventHashIDs.map(JSONValue.string))
                     } else {
                         object["rejected"] = .string(outcome.rejection ?? "")
                     }
@@ -87,7 +87,8 @@ enum CaptureCommand {
                     output.error("rejected: \(outcome.rejection ?? outcome.source)")
                 }
             }
-            output.line("captured \(captured) / duplicate \(duplicates) / rejected \(rejected.count) document\(rejected.count == 1 ? "" : "s")")
+            // Events for the first two counts, documents for the third (a rejected document stores no event).
+            output.line("events: captured \(captured) / duplicate \(duplicates); documents rejected: \(rejected.count) of \(outcomes.count)")
         }
         return rejected.isEmpty ? 0 : 1
     }

@@ -48,13 +48,19 @@ enum EventsCommand {
         }
         query.eventTimeFrom = try time("since")
         query.eventTimeBefore = try time("until")
-        query.limit = try arguments.integer("limit", default: 1000, in: 1...10_000_000)
-        let events = try node.store.events(matching: query)
+        let limit = try arguments.integer("limit", default: 1000, in: 1...10_000_000)
+        query.limit = limit + 1
+        query.order = .eventTime
+        var events = try node.store.events(matching: query)
+        // One more than asked for tells whether the list is whole; a cut list says so.
+        let more = events.count > limit
+        if more { events.removeLast() }
         if arguments.flag("json") {
             output.json(.array(events.map(\.json)))
+            if more { output.error("fedtrace events: more events match; these are the oldest \(limit) (raise --limit, or narrow with --since/--until)") }
         } else {
             for event in events { output.line(EventRendering.line(event)) }
-            output.line("\(events.count) event\(events.count == 1 ? "" : "s")")
+            output.line("\(events.count) event\(events.count == 1 ? "" : "s")" + (more ? " (the oldest \(limit); more match: raise --limit, or narrow with --since/--until)" : ""))
         }
         return 0
     }

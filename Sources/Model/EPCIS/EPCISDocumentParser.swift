@@ -105,7 +105,11 @@ public enum EPCISDocumentParser {
         }
         guard let body = object(tape.member(document, "epcisBody")) else {
             if type == nil { throw ModelError(code: "epcis.document", reason: "\(name): not an EPCIS document: no 'type' and no 'epcisBody'") }
-            throw ModelError(code: "epcis.document", reason: "\(name): '\(type!)' is not an EPCIS document or event type; 'epcisBody' must be an object")
+            if type == "EPCISDocument" || type == "EPCISQueryDocument" {
+                let found = tape.member(document, "epcisBody").map { "found \(tape.typeDescription($0))" } ?? "it is missing"
+                throw ModelError(code: "epcis.document", reason: "\(name): an \(type!) needs an 'epcisBody' object; \(found)")
+            }
+            throw ModelError(code: "epcis.document", reason: "\(name): '\(type!)' is not an EPCIS document or event type (EPCISDocument, EPCISQueryDocument, or one of the five event types)")
         }
         switch type {
         case "EPCISDocument":
@@ -216,7 +220,7 @@ public enum EPCISDocumentParser {
             }
         }
         func timestamp(_ text: String, _ field: String) throws(ModelError) -> Timestamp {
-            guard let t = Timestamp.parse(text) else {
+            guard Timestamp.isRFC3339(text), let t = Timestamp.parse(text) else {
                 throw fail(field, "'\(text)' is not a valid timestamp with a time zone (e.g. 2024-05-01T10:00:00.000+05:00)")
             }
             return t
@@ -236,7 +240,7 @@ public enum EPCISDocumentParser {
         if type == .transformation {
             if action != nil { throw fail("action", "is not allowed in a TransformationEvent") }
         } else {
-            guard let action else { throw fail("action", "is required in a \(typeText)") }
+            guard let action else { throw fail("action", "is required in \(typeText.first.map { "AEIOU".contains($0) } == true ? "an" : "a") \(typeText)") }
             guard action == "ADD" || action == "OBSERVE" || action == "DELETE" else {
                 throw fail("action", "'\(action)' must be ADD, OBSERVE or DELETE")
             }

@@ -104,8 +104,10 @@ public struct Timestamp: Sendable, Hashable, Comparable {
         guard i == bytes.count else { return nil }
         if requireOffset && offset == nil { return nil }
         guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
-              hour <= 24, minute <= 59, second <= 60 else { return nil }
-        // 24:00:00 is the end of the day; leap second 60 is folded into the next second.
+              hour <= 24, minute <= 59, second <= 59 else { return nil }
+        // 24:00:00 is the end of the day. Second 60 (a leap second) is not a time here: the
+        // store counts milliseconds without leap seconds, and GS1's reference hash generator
+        // (Python datetime) does not read it either, so it keeps the text as written.
         if hour == 24 && (minute != 0 || second != 0 || micro != 0) { return nil }
         let days = Int64(daysFromCivil(year: year, month: month, day: day))
         var total = days * 86_400 + Int64(hour * 3600 + minute * 60 + second)
@@ -216,6 +218,30 @@ public struct Timestamp: Sendable, Hashable, Comparable {
     }
 
     /// Whether `text` is a valid `eventTimeZoneOffset` (`±HH:MM`, hours ≤ 14).
+    /// Whether `text` is an RFC 3339 date-time, the form the EPCIS 2.0 JSON schema gives
+    /// its times (`format: date-time`): `YYYY-MM-DDThh:mm:ss`, an optional fraction after a
+    /// dot, then `Z` or `±hh:mm`; `t` and `z` may be lower case; hours 00–23, seconds 00–59.
+    /// `parse` reads more (ISO 8601 shapes the hash algorithm must also read in extension
+    /// fields); capture holds the event's own times to this.
+    public static func isRFC3339(_ text: String) -> Bool {
+        let b = Array(text.utf8)
+        func digits(_ range: Range<Int>) -> Bool { range.upperBound <= b.count && b[range].allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
+        func at(_ i: Int, _ characters: String) -> Bool { i < b.count && characters.utf8.contains(b[i]) }
+        guard digits(0..<4), at(4, "-"), digits(5..<7), at(7, "-"), digits(8..<10), at(10, "Tt"),
+              digits(11..<13), at(13, ":"), digits(14..<16), at(16, ":"), digits(17..<19) else { return false }
+        guard (b[11] - 0x30) * 10 + (b[12] - 0x30) <= 23 else { return false }
+        var i = 19
+        if at(i, ".") {
+            i += 1
+            let start = i
+            while i < b.count, b[i] >= 0x30 && b[i] <= 0x39 { i += 1 }
+            guard i > start else { return false }
+        }
+        if at(i, "Zz") { return i + 1 == b.count && parse(text) != nil }
+        guard at(i, "+-"), digits(i + 1..<i + 3), at(i + 3, ":"), digits(i + 4..<i + 6) else { return false }
+        return i + 6 == b.count && parse(text) != nil
+    }
+
     public static func isValidZoneOffset(_ text: String) -> Bool {
         let b = Array(text.utf8)
         guard b.count == 6, b[0] == UInt8(ascii: "+") || b[0] == UInt8(ascii: "-"), b[3] == UInt8(ascii: ":") else { return false }

@@ -183,7 +183,7 @@ public final class LocalAPI: Sendable {
             let (result, _) = try service.store(bytes: request.http.body, source: source, actor: actor)
             return .json(.object([
                 "captured": .number(String(result.captured)), "duplicates": .number(String(result.duplicates)),
-                "eventHashIDs": .array((result.capturedIDs + result.duplicateIDs).map(JSONValue.string)),
+                "eventHashIDs": .array(result.eventHashIDs.map(JSONValue.string)),
                 "capturedEventHashIDs": .array(result.capturedIDs.map(JSONValue.string)),
                 "duplicateEventHashIDs": .array(result.duplicateIDs.map(JSONValue.string)),
             ]))
