@@ -53,8 +53,28 @@ public struct CaptureService: Sendable {
     /// document, event and field), or `capture.store` when the store fails. The digest is
     /// worked out, and the first slices stored, while later slices are being validated.
     public func store(bytes: [UInt8], source: String, actor: String) throws(NodeError) -> (result: CaptureResult, eventCount: Int) {
-        let document = try begin(bytes: bytes, source: source)
-        return try store(document, digest: SHA256.hexHash(bytes), source: source, actor: actor)
+        let digest = SHA256.hexHash(bytes)
+        do {
+            let document = try begin(bytes: bytes, source: source)
+            return try store(document, digest: digest, source: source, actor: actor)
+        } catch {
+            recordRejection(error, source: source, byteCount: bytes.count, digest: digest, actor: actor)
+            throw error
+        }
+    }
+
+    /// Audits a rejected document (DESIGN §11, §15: refused inputs are audited) in its own
+    /// transaction: the source, the error code and where it points (event index, field), the
+    /// size and SHA-256 of the bytes when they were read. Not the reason text, which may
+    /// quote the document's values (audit records carry no event payloads). A failure to
+    /// audit does not hide the rejection itself (the store may be what failed).
+    func recordRejection(_ error: NodeError, source: String, byteCount: Int?, digest: String?, actor: String) {
+        var detail = LocalAPI.location(of: error.reason, document: source)
+        detail["source"] = .string(source)
+        detail["code"] = .string(error.code)
+        if let byteCount { detail["bytes"] = .number(String(byteCount)) }
+        if let digest { detail["documentDigest"] = .string(digest) }
+        _ = try? node.store.audit(actor: actor, action: "capture.rejected", detail: detail)
     }
 
     /// Checks the size, reads the JSON and the event list, and starts validating and
@@ -94,19 +114,35 @@ public struct CaptureService: Sendable {
         var outcomes: [DocumentCaptureOutcome] = []
         outcomes.reserveCapacity(files.count)
         // Neither stage throws: each file's failure becomes its outcome.
+        // A failure carries the size and digest of the bytes when they were read (for the audit).
+        struct Failure: Error {
+            let error: NodeError
+            let byteCount: Int?
+            let digest: String?
+        }
         try? CapturePipeline.run(documents: files, parse: { _, path in
-            Result { () throws(NodeError) -> (String, ValidatingDocument) in
-                let bytes = try readDocument(atPath: path)
-                let document = try begin(bytes: bytes, source: path)
-                return (SHA256.hexHash(bytes), document)
+            Result { () throws(Failure) -> (String, Int, ValidatingDocument) in
+                let bytes: [UInt8]
+                do throws(NodeError) { bytes = try readDocument(atPath: path) } catch { throw Failure(error: error, byteCount: nil, digest: nil) }
+                let digest = SHA256.hexHash(bytes)
+                do throws(NodeError) {
+                    return (digest, bytes.count, try begin(bytes: bytes, source: path))
+                } catch {
+                    throw Failure(error: error, byteCount: bytes.count, digest: digest)
+                }
             }
         }, store: { _, prepared, path in
-            do throws(NodeError) {
-                let (digest, document) = try prepared.get()
-                let (result, count) = try store(document, digest: digest, source: path, actor: actor)
-                outcomes.append(DocumentCaptureOutcome(source: path, result: result, rejection: nil, eventCount: count))
+            do throws(Failure) {
+                let (digest, byteCount, document) = try prepared.get()
+                do throws(NodeError) {
+                    let (result, count) = try store(document, digest: digest, source: path, actor: actor)
+                    outcomes.append(DocumentCaptureOutcome(source: path, result: result, rejection: nil, eventCount: count))
+                } catch {
+                    throw Failure(error: error, byteCount: byteCount, digest: digest)
+                }
             } catch {
-                outcomes.append(DocumentCaptureOutcome(source: path, result: nil, rejection: error.reason, eventCount: 0))
+                recordRejection(error.error, source: path, byteCount: error.byteCount, digest: error.digest, actor: actor)
+                outcomes.append(DocumentCaptureOutcome(source: path, result: nil, rejection: error.error.reason, eventCount: 0))
             }
         })
         return outcomes

@@ -99,6 +99,26 @@ import Model
         #expect(result.out.contains("events: captured 1 / duplicate 0; documents rejected: 1 of 2"))
     }
 
+    /// A refused document is audited (`capture.rejected`): where the error points and what
+    /// was read, never the reason text (it may quote the document's values).
+    @Test func aRefusedDocumentIsAudited() throws {
+        let (cli, data) = try node()
+        let badEvent = Self.secondBad.replacingOccurrences(of: "2024-01-01T10:00:00Z", with: "2024-13-01T10:00:00Z")
+        let bad = try cli.write("bad-time.json", Self.document(Self.goodEvent, badEvent))
+        #expect(cli.run("capture", "--data", data, bad, cli.path("absent.json")).status == 1)
+        let records = try JSONParser.parse(Array(cli.run("audit", "list", "--data", data, "--json").out.utf8)).arrayValue ?? []
+        let rejected = records.filter { $0.objectValue?["action"] == .string("capture.rejected") }.compactMap { $0.objectValue?["detail"]?.objectValue }
+        #expect(rejected.count == 2)
+        let time = try #require(rejected.first { $0["source"] == .string(bad) })
+        #expect(time["code"] == .string("epcis.validation") || time["code"]?.stringValue?.hasPrefix("epcis.") == true)
+        #expect(time["event"] == .number("1") && time["field"] == .string("eventTime"))
+        #expect(time["documentDigest"]?.stringValue?.count == 64 && time["bytes"] != nil)
+        #expect(!JSONWriter.string(.object(time)).contains("2024-13-01"), "no values of the document")
+        let absent = try #require(rejected.first { $0["source"] == .string(cli.path("absent.json")) })
+        #expect(absent["code"] == .string("capture.unreadable") && absent["documentDigest"] == nil)
+        #expect(cli.run("audit", "verify", "--data", data).status == 0)
+    }
+
     /// Files are parsed one ahead of the store (CapturePipeline): outcomes still come in
     /// the order given, and each file stands alone.
     @Test func filesAreReportedInOrderWhateverEachOutcome() throws {

@@ -108,6 +108,11 @@ import Store
         #expect(late.jsonObject?["field"]?.stringValue == "action")
         #expect(try running.node.store.counts(localOrigin: "urn:fctc:party:KZ").events == 0)
         #expect(try running.node.store.verifyAudit().isIntact)
+        // Each refused document is audited, with where the error points.
+        let refused = try running.node.store.recentAudit(limit: 10).filter { $0.action == "capture.rejected" }.reversed().map(\.detail)
+        #expect(refused.count == 3)
+        #expect(refused.map { $0.contains(#""code":"epcis.json""#) } == [true, false, false])
+        #expect(refused[2].contains(#""event":599"#) && refused[2].contains(#""field":"action""#) && refused[2].contains(#""source":"request body""#))
 
         #expect(try running.post("/capture", body: Array(invalid.utf8), contentType: "text/plain").status == 415)
         #expect(try running.post("/capture", body: []).jsonObject?["code"]?.stringValue == "capture.empty")
