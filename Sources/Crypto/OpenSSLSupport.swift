@@ -182,7 +182,8 @@ func naming<R>(_ path: String, _ body: () throws -> R) throws -> R {
 func writeNewFile(_ path: String, _ bytes: [UInt8], mode: mode_t, code: String = "crypto.folder.install") throws {
     let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
     guard descriptor >= 0 else {
-        throw CryptoError(code: code, reason: "\(path): cannot create (\(String(cString: strerror(errno))))")
+        let error = errno
+        throw CryptoError(code: error == EEXIST ? "crypto.file.exists" : code, reason: "\(path): cannot create (\(String(cString: strerror(error))))")
     }
     defer { close(descriptor) }
     guard fchmod(descriptor, mode) == 0 else {   // the umask may have narrowed it; keys must be exactly 0600

@@ -22,20 +22,42 @@ public struct CaptureService: Sendable {
     }
 
     /// Reads a file, refusing anything larger than the configured limit before reading it.
+    /// The bytes are read straight into the array the parser takes (through `Data` they
+    /// were held twice at once: +1 copy of the document at the peak), and a file that grows
+    /// past the limit while it is read is refused too.
     public func readDocument(atPath path: String) throws(NodeError) -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw NodeError(code: "capture.unreadable", reason: "\(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
         var info = stat()
-        guard stat(path, &info) == 0 else {
+        guard fstat(descriptor, &info) == 0 else {
             throw NodeError(code: "capture.unreadable", reason: "\(path): \(String(cString: strerror(errno)))")
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw NodeError(code: "capture.unreadable", reason: "\(path): not a regular file") }
         let limit = node.configuration.maxDocumentBytes
-        guard Int(info.st_size) <= limit else {
-            throw NodeError(code: "capture.too-large", reason: "\(path): \(formatBytes(Int(info.st_size))) is larger than the \(formatBytes(limit)) limit for one document (maxDocumentBytes in node.json)")
+        func tooLarge(_ size: Int) -> NodeError {
+            NodeError(code: "capture.too-large", reason: "\(path): \(formatBytes(size)) is larger than the \(formatBytes(limit)) limit for one document (maxDocumentBytes in node.json)")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw NodeError(code: "capture.unreadable", reason: "\(path): cannot read the file")
+        guard Int(info.st_size) <= limit else { throw tooLarge(Int(info.st_size)) }
+        // One byte more than the size, to see a file that grew since fstat.
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size) + 1)
+        var done = 0
+        while done < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + done, $0.count - done) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { throw NodeError(code: "capture.unreadable", reason: "\(path): read failed (\(String(cString: strerror(errno))))") }
+            if count == 0 { break }
+            done += count
+            if done == bytes.count && done <= limit {
+                // The file grew: read on, up to the limit.
+                bytes.append(contentsOf: [UInt8](repeating: 0, count: min(bytes.count, limit + 1 - bytes.count)))
+            }
         }
-        return Array(data)
+        guard done <= limit else { throw tooLarge(done) }
+        bytes.removeLast(bytes.count - done)
+        return bytes
     }
 
     /// Parses and stores one document; a rejected document stores nothing.

@@ -38,8 +38,10 @@ public struct AuditVerification: Sendable, Equatable {
 }
 
 /// The node's secret for sealing its audit log: 32 random bytes in a file of their own beside
-/// the database (`<database>.audit-key`, mode 0600), made when the store is created. Back it
-/// up with the database: without it the log can be read but neither verified nor appended to.
+/// the database (`<database>.audit-key`, mode 0600, this user's), made when the store file
+/// is created (or by `fedtrace audit seal` for a store from before the seals). Back it up
+/// with the node's keys, not with the database: without it the log can be read but neither
+/// verified nor appended to; with it anyone can forge the log.
 public struct AuditKey: Sendable {
     static let length = 32
     let bytes: [UInt8]
@@ -81,9 +83,13 @@ public struct AuditKey: Sendable {
 /// - Triggers refuse UPDATE and DELETE through SQL; `verify` catches whoever bypasses them.
 ///
 /// What it cannot catch: someone holding the key file (it is as sensitive as the node's
-/// private keys), or someone who kept an older head marker with its seal and puts it back
-/// after removing the records that came after it. Anchoring heads outside the node (with a
-/// peer or the hub) would close that; not done.
+/// private keys), or someone who puts back an older head marker with its seal after
+/// removing the records that came after it. Older sealed heads are not only in the hands
+/// of whoever saved one: the database's own WAL file keeps the `node_settings` page of
+/// every commit since its last restart, and every backup holds the head of its day. So the
+/// newest records can be cut by someone who digs such a head out. Anchoring the head
+/// outside the database (a sealed high-water mark in a file of its own, or with a peer or
+/// the hub) would close that; not done yet.
 ///
 /// Every append runs on a connection with the key (`EventStore` loads it); without it an
 /// append fails rather than write an unsealed record.
@@ -120,38 +126,71 @@ public enum AuditLog {
 
     private static func keyMissing(_ db: Database) -> StoreError {
         let path = db.auditKeyPath ?? "the audit key file"
+        if (try? isSealed(db)) == false {
+            return StoreError(code: "store.audit.unsealed",
+                              reason: "the audit log is not sealed yet (a store from before audit seals): run 'fedtrace audit seal --data DIR' once")
+        }
         return StoreError(code: "store.audit.key-missing",
-                          reason: "\(path) is missing: the audit log is sealed with it and cannot be verified or appended to; restore the file from the node's backup")
+                          reason: "\(path) is missing: the audit log is sealed with it and cannot be verified or appended to; restore the file from the node's key backup")
     }
 
-    /// Loads the audit key of the database at `databasePath` into `database`'s connection,
-    /// creating it for a new store and sealing the records of a store from before the seals
-    /// (trust on first use: the records are sealed as they are, so a chain already broken
-    /// stays broken, and a head marker that does not match the log is left unsealed).
+    /// Loads the audit key of the database at `databasePath` into `database`'s connection.
     ///
-    /// The key is written to `<key>.pending` first and renamed into place only after the
-    /// seals are committed, so a crash in between is finished at the next open; a key that
-    /// is missing while seals exist is not replaced (verify and append then say so).
-    static func openSeals(_ database: SerialDatabase, databasePath: String) throws {
+    /// A key is made only for a database file this open created (`isNewFile`): never
+    /// because the database looks empty or unsealed, which whoever edits it could arrange.
+    /// A store from before the seals gets its key from `seal` (`fedtrace audit seal`), an
+    /// operator's deliberate step. A key that is missing is never replaced: verify and
+    /// append then say so.
+    ///
+    /// The key is written to `<key>.pending` first and put in place only after the seals
+    /// are committed; a `.pending` left by a crash in between is finished at the next open
+    /// (it is this user's own 0600 file, `SecretFile.read`, so nobody else planted it).
+    static func openSeals(_ database: SerialDatabase, databasePath: String, isNewFile: Bool) throws {
         let path = AuditKey.path(forDatabaseAt: databasePath)
         let pending = path + ".pending"
         try database.read { db in db.auditKeyPath = path }
         var key: AuditKey?
         if SecretFile.exists(path) {
             key = try AuditKey(readKey(path), path: path)
+            if SecretFile.exists(pending) { SecretFile.remove(pending) }   // a crash between link and unlink
         } else if SecretFile.exists(pending) {
             key = try seal(database, with: AuditKey(readKey(pending), path: pending), installing: pending, as: path)
-        } else if try !database.read({ db in try isSealed(db) }) {
-            let fresh = try AuditKey(SecureRandom.bytes(AuditKey.length), path: path)
-            do {
-                try SecretFile.create(pending, fresh.bytes)
-                key = try seal(database, with: fresh, installing: pending, as: path)
-            } catch let error as CryptoError where error.code == "crypto.secret.create" && SecretFile.exists(pending) {
-                // Another process opening the same new store made its key first: use that one.
-                key = try seal(database, with: AuditKey(readKey(pending), path: pending), installing: pending, as: path)
-            }
+        } else if isNewFile {
+            key = try createAndSeal(database, keyPath: path)
         }
         try database.read { db in db.auditKey = key }
+    }
+
+    /// Makes the key of a store that has none and no seals (a store from before them), seals
+    /// its records as they are and audits that (`audit.sealed`). Refused when a key or a seal
+    /// exists. Returns the number of records sealed, the new record excluded.
+    static func sealExisting(_ database: SerialDatabase, databasePath: String, actor: String) throws -> Int {
+        let path = AuditKey.path(forDatabaseAt: databasePath)
+        guard !SecretFile.exists(path), !SecretFile.exists(path + ".pending") else {
+            throw StoreError(code: "store.audit.already-sealed", reason: "\(path) exists: this store's audit log is sealed already")
+        }
+        guard try !database.read({ db in try isSealed(db) }) else {
+            throw StoreError(code: "store.audit.key-missing",
+                             reason: "the audit log carries seals but \(path) is missing: restore the key from the node's key backup; a new key would not match them")
+        }
+        let count = try database.read { db in try db.prepare("SELECT count(*) FROM audit_log").rows { Int($0.int64(0)) }.first ?? 0 }
+        let key = try createAndSeal(database, keyPath: path)
+        try database.write { db in
+            db.auditKey = key
+            try append(db, actor: actor, action: "audit.sealed", detail: JSONWriter.string(.object(["records": .number(String(count))])))
+        }
+        return count
+    }
+
+    private static func createAndSeal(_ database: SerialDatabase, keyPath path: String) throws -> AuditKey {
+        let pending = path + ".pending"
+        let key = try AuditKey(SecureRandom.bytes(AuditKey.length), path: path)
+        do {
+            try SecretFile.create(pending, key.bytes)
+        } catch let error as CryptoError {
+            throw StoreError(code: "store.audit.key-create", reason: error.reason)
+        }
+        return try seal(database, with: key, installing: pending, as: path)
     }
 
     private static func readKey(_ path: String) throws -> [UInt8] {
@@ -163,7 +202,8 @@ public enum AuditLog {
     }
 
     /// Seals every record without a seal and a head marker that matches the log, then puts
-    /// the key file in place. Idempotent: a second process doing the same finds it done.
+    /// the key file in place. A sealed head is never sealed again (it would be under this
+    /// key whatever the one before was).
     private static func seal(_ database: SerialDatabase, with key: AuditKey, installing pending: String, as path: String) throws -> AuditKey {
         try database.write { db in
             let unsealed = try db.prepare("SELECT a.seq, a.hash FROM audit_log a LEFT JOIN audit_seals s ON s.seq = a.seq WHERE s.seq IS NULL ORDER BY a.seq")
@@ -174,19 +214,30 @@ public enum AuditLog {
             let last = try db.prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").rows { ($0.int64(0), $0.text(1) ?? "") }.first
             let (seq, hash) = last ?? (0, genesis)
             let head = try setting(db, "audit_head")
-            if (head == nil && last == nil) || head == "\(seq):\(hash)" {
+            if try setting(db, "audit_head_seal") == nil, (head == nil && last == nil) || head == "\(seq):\(hash)" {
                 try setHead(db, seq: seq, hash: hash, key: key)
             }
         }
-        if !SecretFile.exists(path) {
-            do {
-                try SecretFile.install(pending, as: path)
-            } catch where SecretFile.exists(path) {
-                // Installed by another process sealing at the same time.
-            }
+        do {
+            try SecretFile.install(pending, as: path)
+        } catch let error as CryptoError {
+            throw StoreError(code: "store.audit.key-create", reason: error.reason)
         }
-        SecretFile.remove(pending)
         return key
+    }
+
+    /// Whether appends can be sealed on this connection, and if not, why.
+    public enum KeyState: Sendable, Equatable {
+        case ready
+        /// The log carries seals but the key file is missing.
+        case missing(String)
+        /// A store from before the seals, not sealed yet (`fedtrace audit seal`).
+        case unsealed
+    }
+
+    static func keyState(_ db: Database) throws -> KeyState {
+        if db.auditKey != nil { return .ready }
+        return try isSealed(db) ? .missing(db.auditKeyPath ?? "the audit key file") : .unsealed
     }
 
     private static func setting(_ db: Database, _ key: String) throws -> String? {
@@ -202,9 +253,9 @@ public enum AuditLog {
     /// Walks the whole chain and reports the first record that is not as it was written.
     public static func verify(_ db: Database) throws -> AuditVerification {
         let key = db.auditKey
-        let sealed = try isSealed(db)
-        if sealed && key == nil {
-            return AuditVerification(recordCount: 0, firstBadSeq: nil, problem: keyMissing(db).reason)
+        if key == nil && db.auditKeyPath != nil {
+            // A store's connection without its key: sealed with a missing key, or never sealed.
+            return AuditVerification(recordCount: 0, firstBadSeq: nil, problem: "cannot verify: " + keyMissing(db).reason)
         }
         let statement = try db.prepare("""
             SELECT a.seq, a.at, a.actor, a.action, a.detail, a.previous_hash, a.hash, s.seal

@@ -136,11 +136,13 @@ public struct StoreCounts: Sendable, Equatable, Codable {
 public final class EventStore: Sendable {
     public let database: SerialDatabase
 
-    /// Opens (or creates) the store at `path` and applies pending migrations.
+    /// Opens (or creates) the store at `path`, applies pending migrations and loads the
+    /// audit key beside it (made with a store this call creates; `AuditLog.openSeals`).
     public init(path: String) throws {
+        let isNewFile = !FileManager.default.fileExists(atPath: path)
         database = try SerialDatabase(path: path)
         try Schema.migrator.migrate(database)
-        try AuditLog.openSeals(database, databasePath: path)
+        try AuditLog.openSeals(database, databasePath: path, isNewFile: isNewFile)
     }
 
     // MARK: - Settings
@@ -333,25 +335,19 @@ public final class EventStore: Sendable {
         guard !FileManager.default.fileExists(atPath: path) else {
             throw StoreError(code: "store.backup.exists", reason: "\(path) already exists; choose a new file")
         }
-        let keyPath = AuditKey.path(forDatabaseAt: path)
-        guard !SecretFile.exists(keyPath) else {
-            throw StoreError(code: "store.backup.exists", reason: "\(keyPath) already exists; choose a new file")
-        }
         try audit(actor: "operator", action: "backup", detail: ["to": .string(path)])
         do {
-            // The copy's audit key goes beside it (mode 0600): the copy verifies on its own.
+            // The copy is checked with this node's key, which is not copied: a backup store
+            // (often kept off-site, less guarded) must not hold what forges this node's log.
             let key = try database.read { db in db.auditKey }
-            if let key { try SecretFile.create(keyPath, key.bytes) }
             try database.read { db in try db.backup(to: path) }
             let copy = try SerialDatabase(path: path)
             return try copy.read { db in
                 db.auditKey = key
-                db.auditKeyPath = keyPath
                 return try AuditLog.verify(db)
             }
         } catch {
             try? FileManager.default.removeItem(atPath: path)
-            SecretFile.remove(keyPath)
             throw error
         }
     }
@@ -362,6 +358,17 @@ public final class EventStore: Sendable {
     @discardableResult
     public func audit(actor: String, action: String, detail: JSONObject) throws -> AuditRecord {
         try database.write { db in try AuditLog.append(db, actor: actor, action: action, detail: JSONWriter.string(.object(detail))) }
+    }
+
+    /// Whether this store can seal audit records now (`AuditLog.KeyState`).
+    public func auditKeyState() throws -> AuditLog.KeyState {
+        try database.read { db in try AuditLog.keyState(db) }
+    }
+
+    /// Seals the audit log of a store from before the seals (`fedtrace audit seal`): makes
+    /// its key, seals the records as they are, and audits that. Returns the records sealed.
+    public func sealAudit(actor: String) throws -> Int {
+        try AuditLog.sealExisting(database, databasePath: database.path, actor: actor)
     }
 
     /// Verifies the audit chain. The records and the head marker are read in one read

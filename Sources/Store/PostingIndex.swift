@@ -680,9 +680,15 @@ public enum PostingIndex {
     /// The UIM references of a stored event, from its raw bytes (as at capture); none if the
     /// bytes no longer parse (they were validated when stored).
     static func references(ofRaw raw: [UInt8]) -> [UIMReference] {
+        storedReferences(ofRaw: raw) ?? []
+    }
+
+    /// The same, or nil when the bytes no longer read (so a caller can tell "names nothing"
+    /// from "cannot tell").
+    static func storedReferences(ofRaw raw: [UInt8]) -> [UIMReference]? {
         guard case .object(let object)? = try? JSONParser.parse(raw, limits: EPCISDocumentParser.limits),
               let event = try? EPCISDocumentParser.validateReceived(object, bytes: raw, hashID: "", location: "stored event")
-        else { return [] }
+        else { return nil }
         return event.uims
     }
 }

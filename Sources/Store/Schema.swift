@@ -220,7 +220,7 @@ public enum Schema {
         // Each audit record's seal: HMAC-SHA256 under the node's audit key (`AuditKey`),
         // which lives outside the database, so a chain rewritten with sqlite3 no longer
         // matches (`AuditLog` has the contract). Records from before this migration are
-        // sealed when the store first opens with a key (`AuditLog.openSeals`).
+        // sealed by the operator's `fedtrace audit seal` (`AuditLog.sealExisting`).
         Migration("0012-audit-seals", """
         CREATE TABLE audit_seals (
             seq INTEGER PRIMARY KEY REFERENCES audit_log(seq),

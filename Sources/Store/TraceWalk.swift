@@ -32,11 +32,14 @@ extension Trace {
 ///
 /// Containment: an ADD (AggregationEvent or AssociationEvent) puts each child it names into
 /// its parent from its event time on. The child stays there until the first later event
-/// (by event time, then row) that takes it out: a DELETE naming it from that parent, a
-/// DELETE of that parent naming no contents (EPCIS: everything comes out), or an ADD
-/// putting it into another parent. Both ends are included. Events declared erroneous (an
-/// errorDeclaration is stored for their hash ID) and the declarations themselves move
-/// nothing.
+/// of the same type (by event time, then row: arrival order for events of the same
+/// millisecond) that takes it out: a DELETE naming it from that parent, a DELETE of that
+/// parent naming no contents (EPCIS: everything comes out), or an ADD putting it into
+/// another parent. Aggregation (physical packing) and association (a sensor or asset
+/// attached) are separate relations: one never ends the other. Both ends are included.
+/// Events declared erroneous (an errorDeclaration is stored for their hash ID) and the
+/// declarations themselves move nothing; a stored event whose bytes no longer read is not
+/// taken as emptying anything. OBSERVE events confirm a link but do not make one here.
 ///
 /// Up: every container the UIM was ever in, each with the periods the UIM was inside it
 /// (through every level between), so a pack whose case moved from one pallet to another
@@ -57,6 +60,10 @@ struct TraceWalk {
     let db: Database
     let maxUIMs: Int
     private var naming: [String: [Named]] = [:]
+    /// Each event's references read from its raw bytes, once (nil: they no longer read).
+    private var referencesByRow: [Int64: [UIMReference]?] = [:]
+    /// Each (parent, event type)'s emptying DELETEs, once.
+    private var emptyingsByParent: [String: [StoredEvent]] = [:]
     private(set) var levels: [Trace.Level] = []
     private var index: [String: Int] = [:]
     private(set) var truncated = false
@@ -118,7 +125,7 @@ struct TraceWalk {
             for (parent, window) in frontier {
                 var contents: Set<String> = []
                 for named in try events(naming: parent) where named.roles.contains("parent") && named.isPacking && named.event.action == "ADD" {
-                    for reference in PostingIndex.references(ofRaw: named.event.raw) where reference.role == .child || reference.role == .quantityClass {
+                    for reference in references(of: named.event) ?? [] where reference.role == .child || reference.role == .quantityClass {
                         contents.insert(reference.uim)
                     }
                 }
@@ -136,7 +143,7 @@ struct TraceWalk {
                     }
                     guard levels.count < maxUIMs else { truncated = true; break }
                     index[child] = levels.count
-                    levels.append(Trace.Level(uim: child, depth: depth, parent: parent, periods: periods))
+                    levels.append(periods.reduce(Trace.Level(uim: child, depth: depth, parent: parent, periods: [])) { $0.adding($1) })
                     next += periods.map { (child, $0) }
                 }
                 if truncated { break }
@@ -156,10 +163,11 @@ struct TraceWalk {
         var result: [(parent: String, period: Trace.Period)] = []
         for (i, add) in links.enumerated() where add.event.action == "ADD" {
             guard let parent = add.parent else { continue }
+            let type = add.event.type
             var end = links[(i + 1)...].first {
-                ($0.event.action == "DELETE" && $0.parent == parent) || ($0.event.action == "ADD" && $0.parent != parent)
+                $0.event.type == type && (($0.event.action == "DELETE" && $0.parent == parent) || ($0.event.action == "ADD" && $0.parent != parent))
             }?.event
-            if let emptied = try emptyings(of: parent).first(where: { Self.order($0, after: add.event) }),
+            if let emptied = try emptyings(of: parent).first(where: { $0.type == type && Self.order($0, after: add.event) }),
                end.map({ Self.order(emptied, before: $0) }) ?? true {
                 end = emptied
             }
@@ -168,14 +176,27 @@ struct TraceWalk {
         return result
     }
 
-    /// DELETE events of `parent` that name no contents, oldest first.
+    /// DELETE events of `parent` that name no contents (and whose bytes read), oldest first.
     private mutating func emptyings(of parent: String) throws -> [StoredEvent] {
+        if let known = emptyingsByParent[parent] { return known }
         let named = try events(naming: parent)
         let erroneous = Set(named.filter { $0.event.declaresError }.map(\.event.hashID))
-        return named.filter {
-            $0.roles.contains("parent") && $0.isPacking && $0.event.action == "DELETE" && !erroneous.contains($0.event.hashID)
-                && !PostingIndex.references(ofRaw: $0.event.raw).contains { $0.role == .child || $0.role == .quantityClass }
-        }.map(\.event)
+        var found: [StoredEvent] = []
+        for candidate in named where candidate.roles.contains("parent") && candidate.isPacking && candidate.event.action == "DELETE"
+            && !erroneous.contains(candidate.event.hashID) {
+            guard let references = references(of: candidate.event) else { continue }
+            if !references.contains(where: { $0.role == .child || $0.role == .quantityClass }) { found.append(candidate.event) }
+        }
+        emptyingsByParent[parent] = found
+        return found
+    }
+
+    /// The references of a stored event, from its raw bytes, read once per walk.
+    private mutating func references(of event: StoredEvent) -> [UIMReference]? {
+        if let known = referencesByRow[event.rowID] { return known }
+        let references = PostingIndex.storedReferences(ofRaw: event.raw)
+        referencesByRow[event.rowID] = references
+        return references
     }
 
     private static func order(_ a: StoredEvent, after b: StoredEvent) -> Bool {
@@ -202,7 +223,17 @@ struct TraceWalk {
 }
 
 extension Trace.Level {
+    /// The level with `period` added: periods in time order, overlapping ones merged.
     func adding(_ period: Trace.Period) -> Trace.Level {
-        Trace.Level(uim: uim, depth: depth, parent: parent, periods: periods + [period])
+        var merged: [Trace.Period] = []
+        for next in (periods + [period]).sorted(by: { ($0.from ?? .min) < ($1.from ?? .min) }) {
+            if let last = merged.last, (next.from ?? .min) <= (last.to ?? .max) {
+                let to: Int64? = last.to == nil || next.to == nil ? nil : max(last.to!, next.to!)
+                merged[merged.count - 1] = Trace.Period(from: last.from, to: to)
+            } else {
+                merged.append(next)
+            }
+        }
+        return Trace.Level(uim: uim, depth: depth, parent: parent, periods: merged)
     }
 }

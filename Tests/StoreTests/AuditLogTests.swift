@@ -180,8 +180,10 @@ import Model
     }
 
     /// A store written before the seals (migrations up to 0011, records chained but not
-    /// sealed) is sealed as it is on its first open; a chain it already had broken stays broken.
-    @Test func aStoreFromBeforeTheSealsIsSealedOnFirstOpen() throws {
+    /// sealed) is not sealed by opening it (whoever edits a database could make one look like
+    /// that): it cannot be verified or appended to until `sealAudit`, which seals it as it
+    /// is; a chain it already had broken stays broken.
+    @Test func aStoreFromBeforeTheSealsIsSealedOnlyOnRequest() throws {
         for breakIt in [false, true] {
             let directory = try TemporaryDirectory()
             let path = directory.path("db.sqlite")
@@ -199,16 +201,47 @@ import Model
                 try db.prepare("INSERT INTO node_settings(key, value) VALUES ('audit_head', ?)").bind([.text("4:\(previous)")]).run()
             }
             let store = try EventStore(path: path)
-            #expect(FileManager.default.fileExists(atPath: AuditKey.path(forDatabaseAt: path)))
+            #expect(!FileManager.default.fileExists(atPath: AuditKey.path(forDatabaseAt: path)), "opening makes no key")
+            #expect(try store.auditKeyState() == .unsealed)
+            let unsealed = try store.verifyAudit()
+            #expect(!unsealed.isIntact && unsealed.problem?.contains("audit seal") == true)
+            #expect { try store.audit(actor: "t", action: "step", detail: [:]) } throws: { ($0 as? StoreError)?.code == "store.audit.unsealed" }
+
+            #expect(try store.sealAudit(actor: "operator") == 4)
+            #expect(try store.auditKeyState() == .ready)
             let result = try store.verifyAudit()
             if breakIt {
                 #expect(result.firstBadSeq == 2 && result.problem?.contains("altered") == true)
             } else {
-                #expect(result == AuditVerification(recordCount: 4, firstBadSeq: nil, problem: nil))
-                try store.audit(actor: "t", action: "after", detail: [:])
-                #expect(try store.verifyAudit().recordCount == 5)
+                #expect(result == AuditVerification(recordCount: 5, firstBadSeq: nil, problem: nil))
+                #expect(try store.recentAudit(limit: 1).first?.action == "audit.sealed")
+                #expect { try store.sealAudit(actor: "operator") } throws: { ($0 as? StoreError)?.code == "store.audit.already-sealed" }
             }
         }
+    }
+
+    /// Removing the key file as well as every seal (directory write access is enough to
+    /// unlink a file) does not get the log sealed again under a new key.
+    @Test func removingTheKeyAndTheSealsMakesNoNewKey() throws {
+        let (directory, _) = try storeWithRecords(3)
+        let path = directory.path("db.sqlite")
+        try tamper(path, """
+            DROP TRIGGER audit_seals_no_delete; DELETE FROM audit_seals; DELETE FROM node_settings WHERE key = 'audit_head_seal';
+            """)
+        try FileManager.default.removeItem(atPath: AuditKey.path(forDatabaseAt: path))
+        let reopened = try EventStore(path: path)
+        #expect(!FileManager.default.fileExists(atPath: AuditKey.path(forDatabaseAt: path)))
+        #expect(!(try reopened.verifyAudit().isIntact))
+        #expect(throws: StoreError.self) { try reopened.audit(actor: "t", action: "step", detail: [:]) }
+    }
+
+    /// A key file another user owns is refused: nobody else may plant the key.
+    @Test func aKeyOwnedByAnotherUserIsRefused() throws {
+        let (directory, _) = try storeWithRecords(1)
+        let keyPath = AuditKey.path(forDatabaseAt: directory.path("db.sqlite"))
+        guard geteuid() == 0 else { return }   // only root can hand a file to another user
+        #expect(chown(keyPath, 65534, 65534) == 0)
+        #expect { _ = try EventStore(path: directory.path("db.sqlite")) } throws: { ($0 as? StoreError)?.code == "store.audit.key-permissions" }
     }
 
     /// A first sealing interrupted after the key was written to `.pending` is finished at
@@ -225,13 +258,16 @@ import Model
         _ = store
     }
 
-    @Test func aBackupCarriesItsKey() throws {
+    /// A backup is checked with the node's key but does not carry it.
+    @Test func aBackupIsCheckedButDoesNotCarryTheKey() throws {
         let (directory, store) = try storeWithRecords(2)
         let copy = directory.path("copy.sqlite")
         let check = try store.backup(to: copy)
         #expect(check.isIntact && check.recordCount == 3)
-        let attributes = try FileManager.default.attributesOfItem(atPath: AuditKey.path(forDatabaseAt: copy))
-        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        #expect(!FileManager.default.fileExists(atPath: AuditKey.path(forDatabaseAt: copy)))
+        let keyless = try EventStore(path: copy)
+        #expect(try keyless.verifyAudit().problem?.hasPrefix("cannot verify") == true)
+        try FileManager.default.copyItem(atPath: AuditKey.path(forDatabaseAt: directory.path("db.sqlite")), toPath: AuditKey.path(forDatabaseAt: copy))
         #expect(try EventStore(path: copy).verifyAudit().recordCount == 3)
     }
 }

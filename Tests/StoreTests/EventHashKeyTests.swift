@@ -77,6 +77,7 @@ import Model
             }
         }
         let store = try EventStore(path: path)
+        _ = try store.sealAudit(actor: "upgrade")
         #expect(try Schema.migrator.appliedNames(store.database) == Schema.migrator.migrations.map(\.name))
         let (rows, uniqueIndexes, keyIndex) = try store.database.read { db throws in
             (try db.prepare("SELECT id, hash_id, hash_key, declares_error FROM events ORDER BY id").rows { ($0.int64(0), $0.text(1) ?? "", $0.int64(2), $0.int64(3)) },

@@ -269,6 +269,7 @@ import Model
         #expect(sqlite3_exec(handle, "PRAGMA page_size=4096; PRAGMA journal_mode=WAL; CREATE TABLE t(x)", nil, nil, nil) == SQLITE_OK)
         sqlite3_close(handle)
         let old = try EventStore(path: oldPath)
+        _ = try old.sealAudit(actor: "upgrade")   // an existing file gets its audit key on request
         #expect(try pageSize(old) == 4096)
         let result = try old.capture(Fixtures.document([Fixtures.object(["urn:epc:id:sgtin:4012345.011111.1"])]),
                                      origin: Fixtures.kazakhstan, actor: "test", source: "old", documentDigest: "d")

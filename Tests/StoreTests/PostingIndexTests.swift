@@ -254,6 +254,7 @@ import Model
             }
         }
         let store = try EventStore(path: path)
+        _ = try store.sealAudit(actor: "upgrade")
         #expect(try Array(Schema.migrator.appliedNames(store.database).drop { $0 != "0008-posting-runs" }.prefix(4)) == ["0008-posting-runs", "0009-posting-blocks", "0010-binary-posting-blocks", "0011-events-hash-key"])
         #expect(try storedPostings(store) == ["\(pack)|1|child", "\(carton)|1|parent"])
         #expect(try runs(store).map(\.postings) == [2])

@@ -186,10 +186,37 @@ enum AuditCommands {
         }
         guard result.isIntact else {
             let location = result.firstBadSeq.map { " at record \($0)" } ?? ""
-            output.error("fedtrace audit verify: audit log broken\(location): \(result.problem ?? "")")
+            if result.problem?.hasPrefix("cannot verify") == true {
+                output.error("fedtrace audit verify: \(result.problem ?? "")")
+            } else {
+                output.error("fedtrace audit verify: audit log broken\(location): \(result.problem ?? "")")
+            }
             return 1
         }
         if !arguments.flag("json") { output.line("audit log intact: \(result.recordCount) records") }
+        return 0
+    }
+
+    static let seal = Command(
+        "audit seal", summary: "once, after upgrading a store from before audit seals: make its audit key and seal the log as it is",
+        usage: "--data DIR [--json]",
+        options: [dataOption, jsonOption]
+    ) { arguments, output in
+        let node = try openNode(arguments)
+        let before = try node.store.verifyAudit()
+        let sealed = try node.store.sealAudit(actor: "operator")
+        let key = AuditKey.path(forDatabaseAt: node.directory.databasePath)
+        if arguments.flag("json") {
+            output.json(.object(["sealed": .number(String(sealed)), "auditKey": .string(key)]))
+        } else {
+            output.line("sealed \(sealed) audit records with a new key in \(key) (mode 0600): back it up with the node's keys")
+        }
+        // Sealing keeps a chain that was already broken broken; say so.
+        let after = try node.store.verifyAudit()
+        if !after.isIntact {
+            output.error("fedtrace audit seal: the log was sealed as it is, and it does not verify: \(after.problem ?? before.problem ?? "")")
+            return 1
+        }
         return 0
     }
 
@@ -222,12 +249,10 @@ enum BackupCommand {
         let node = try openNode(arguments)
         let check = try node.store.backup(to: out)
         if arguments.flag("json") {
-            output.json(.object(["backup": .string(out), "auditKey": .string(AuditKey.path(forDatabaseAt: out)),
-                                 "auditRecords": .number(String(check.recordCount)), "auditIntact": .bool(check.isIntact)]))
+            output.json(.object(["backup": .string(out), "auditRecords": .number(String(check.recordCount)), "auditIntact": .bool(check.isIntact)]))
         } else {
-            let key = AuditKey.path(forDatabaseAt: out)
-            output.line("backed up \(node.configuration.party.urn) to \(out) and its audit key to \(key): \(check.recordCount) audit records, chain \(check.isIntact ? "intact" : "BROKEN")")
-            output.line("restore: stop the node, copy \(out) to \(node.directory.databasePath) and \(key) to \(AuditKey.path(forDatabaseAt: node.directory.databasePath)) (remove the -wal and -shm files), start it")
+            output.line("backed up \(node.configuration.party.urn) to \(out): \(check.recordCount) audit records, chain \(check.isIntact ? "intact" : "BROKEN")")
+            output.line("restore: stop the node, copy \(out) to \(node.directory.databasePath) (remove its -wal and -shm files), start it; the audit key (\(AuditKey.path(forDatabaseAt: node.directory.databasePath))) is not in the backup: keep it with the node's keys")
         }
         return check.isIntact ? 0 : 1
     }

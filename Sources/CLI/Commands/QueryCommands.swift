@@ -95,8 +95,8 @@ enum TraceCommand {
                 let here = contents.filter { $0.depth == depth }
                 output.line("  contents level \(depth): \(here.count) identifier\(here.count == 1 ? "" : "s")" + (here.count <= 5 ? ": " + here.map(\.uim).joined(separator: ", ") : ""))
             }
-            if trace.truncated { output.line("  (contents cut at --max-uims)") }
         }
+        if trace.truncated { output.line("  (cut at --max-uims: more identifiers are linked than shown)") }
         output.line("events, oldest first:")
         let depthOf = Dictionary(trace.levels.map { ($0.uim, $0.depth) }, uniquingKeysWith: { a, _ in a })
         for event in trace.events {

@@ -1,6 +1,7 @@
 import Foundation
 import Dispatch
 import Node
+import Store
 
 enum ServeCommand {
     static let command = Command(
@@ -13,6 +14,15 @@ enum ServeCommand {
     ) { arguments, output in
         let timeout = try arguments.integer("shutdown-timeout", default: 30, in: 1...3600)
         let node = try openNode(arguments)
+        // Everything the node does is audited: without a way to seal records it would fail
+        // each request; it does not start instead, and says what to do.
+        switch try node.store.auditKeyState() {
+        case .ready: break
+        case .missing(let path):
+            throw NodeError(code: "audit.key-missing", reason: "\(path) is missing: the audit log is sealed with it; restore it from the node's key backup before serving")
+        case .unsealed:
+            throw NodeError(code: "audit.unsealed", reason: "the audit log is not sealed yet (a store from before audit seals): run 'fedtrace audit seal --data DIR' once, then serve")
+        }
         // Take SIGTERM and SIGINT away from their default handlers before anything listens,
         // so a signal always means a graceful stop.
         signal(SIGTERM, SIG_IGN)

@@ -651,7 +651,7 @@ struct ValueMemo {
         let stripped = PythonText.strip(text)
         let value: String
         if asTime {
-            value = Timestamp.parse(stripped).map(\.canonicalUTC) ?? stripped
+            value = Timestamp.parse(stripped, asReferenceHasher: true).map(\.canonicalUTC) ?? stripped
         } else {
             let vocabulary = CBVVocabulary.webVocabularyFromURN(stripped)
             let numeric = PythonNumber.canonicalIfNumeric(vocabulary) ?? vocabulary

@@ -33,12 +33,17 @@ public struct Timestamp: Sendable, Hashable, Comparable {
 
     /// Parses `YYYY-MM-DDTHH:MM[:SS[.fraction]][Z|±HH:MM|±HHMM|±HH]`.
     /// With `requireOffset`, a time without a zone designator is refused (EPCIS requires one).
-    public static func parse(_ text: String, requireOffset: Bool = true) -> Timestamp? {
+    /// Reads an ISO 8601 date-time. `asReferenceHasher`: only what GS1's reference hash
+    /// generator reads as a time (Python's `dateutil`, which refuses hour 24 and second 60
+    /// and then keeps the text as written), for time-typed values in the pre-hash; otherwise
+    /// 24:00:00 is the end of the day and second 60 (a leap second) is folded into the next
+    /// second, as stores written by earlier versions hold such times.
+    public static func parse(_ text: String, requireOffset: Bool = true, asReferenceHasher: Bool = false) -> Timestamp? {
         var text = text
-        return text.withUTF8 { parse(bytes: $0, requireOffset: requireOffset) }
+        return text.withUTF8 { parse(bytes: $0, requireOffset: requireOffset, asReferenceHasher: asReferenceHasher) }
     }
 
-    static func parse(bytes: UnsafeBufferPointer<UInt8>, requireOffset: Bool) -> Timestamp? {
+    static func parse(bytes: UnsafeBufferPointer<UInt8>, requireOffset: Bool, asReferenceHasher: Bool = false) -> Timestamp? {
         var i = 0
         func digits(_ count: Int) -> Int? {
             guard i + count <= bytes.count else { return nil }
@@ -104,10 +109,9 @@ public struct Timestamp: Sendable, Hashable, Comparable {
         guard i == bytes.count else { return nil }
         if requireOffset && offset == nil { return nil }
         guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
-              hour <= 24, minute <= 59, second <= 59 else { return nil }
-        // 24:00:00 is the end of the day. Second 60 (a leap second) is not a time here: the
-        // store counts milliseconds without leap seconds, and GS1's reference hash generator
-        // (Python datetime) does not read it either, so it keeps the text as written.
+              hour <= 24, minute <= 59, second <= 60 else { return nil }
+        if asReferenceHasher && (hour == 24 || second == 60) { return nil }
+        // 24:00:00 is the end of the day; leap second 60 is folded into the next second.
         if hour == 24 && (minute != 0 || second != 0 || micro != 0) { return nil }
         let days = Int64(daysFromCivil(year: year, month: month, day: day))
         var total = days * 86_400 + Int64(hour * 3600 + minute * 60 + second)
@@ -217,19 +221,19 @@ public struct Timestamp: Sendable, Hashable, Comparable {
         return (m <= 2 ? y + 1 : y, m, d)
     }
 
-    /// Whether `text` is a valid `eventTimeZoneOffset` (`±HH:MM`, hours ≤ 14).
     /// Whether `text` is an RFC 3339 date-time, the form the EPCIS 2.0 JSON schema gives
     /// its times (`format: date-time`): `YYYY-MM-DDThh:mm:ss`, an optional fraction after a
     /// dot, then `Z` or `±hh:mm`; `t` and `z` may be lower case; hours 00–23, seconds 00–59.
     /// `parse` reads more (ISO 8601 shapes the hash algorithm must also read in extension
-    /// fields); capture holds the event's own times to this.
+    /// fields, and times stored or sent by earlier versions); capture holds the event's own
+    /// times to this.
     public static func isRFC3339(_ text: String) -> Bool {
         let b = Array(text.utf8)
         func digits(_ range: Range<Int>) -> Bool { range.upperBound <= b.count && b[range].allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
         func at(_ i: Int, _ characters: String) -> Bool { i < b.count && characters.utf8.contains(b[i]) }
         guard digits(0..<4), at(4, "-"), digits(5..<7), at(7, "-"), digits(8..<10), at(10, "Tt"),
               digits(11..<13), at(13, ":"), digits(14..<16), at(16, ":"), digits(17..<19) else { return false }
-        guard (b[11] - 0x30) * 10 + (b[12] - 0x30) <= 23 else { return false }
+        guard (b[11] - 0x30) * 10 + (b[12] - 0x30) <= 23, (b[17] - 0x30) * 10 + (b[18] - 0x30) <= 59 else { return false }
         var i = 19
         if at(i, ".") {
             i += 1
@@ -242,6 +246,7 @@ public struct Timestamp: Sendable, Hashable, Comparable {
         return i + 6 == b.count && parse(text) != nil
     }
 
+    /// Whether `text` is a valid `eventTimeZoneOffset` (`±HH:MM`, hours ≤ 14).
     public static func isValidZoneOffset(_ text: String) -> Bool {
         let b = Array(text.utf8)
         guard b.count == 6, b[0] == UInt8(ascii: "+") || b[0] == UInt8(ascii: "-"), b[3] == UInt8(ascii: ":") else { return false }
