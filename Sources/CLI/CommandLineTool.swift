@@ -40,7 +40,7 @@ public enum CommandLineTool {
     /// Every command, in the order `fedtrace --help` lists them.
     public static let commands: [Command] = [
         InitCommand.command, CaptureCommand.command, EventsCommand.command, TraceCommand.command,
-        StatusCommand.command, AuditCommands.verify, AuditCommands.list, AuditCommands.seal,
+        StatusCommand.command, AuditCommands.verify, AuditCommands.list, AuditCommands.seal, AuditCommands.reanchor,
     ] + extraCommands
 
     /// Runs `arguments` (without the program name) and returns the exit status.

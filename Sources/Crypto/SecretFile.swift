@@ -81,6 +81,19 @@ public enum SecretFile {
         try syncDirectory(URL(fileURLWithPath: to).deletingLastPathComponent().path)
     }
 
+    /// Replaces `path` (or creates it) with `bytes` atomically: a new file of its own (mode
+    /// 0600, fsynced) renamed over it, so a reader sees the old bytes or the new, never a
+    /// mix.
+    public static func replace(_ path: String, _ bytes: [UInt8]) throws {
+        let temporary = "\(path).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        try create(temporary, bytes)
+        guard rename(temporary, path) == 0 else {
+            let error = errno
+            unlink(temporary)
+            throw CryptoError(code: "crypto.secret.create", reason: "\(path): cannot replace (\(String(cString: strerror(error))))")
+        }
+    }
+
     /// Removes `path` if it exists.
     public static func remove(_ path: String) {
         unlink(path)

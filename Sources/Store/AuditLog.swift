@@ -61,6 +61,11 @@ public struct AuditKey: Sendable {
     /// The seal of the head marker naming record `seq` with chain hash `hash`; a different
     /// domain from the records', so a record's seal cannot stand in for an older head.
     func headSeal(seq: Int64, hash: String) -> String { seal("fedtrace-audit-head", seq, hash) }
+    /// The seal of the anchor file naming record `seq` (a third domain).
+    func anchorSeal(seq: Int64, hash: String) -> String { seal("fedtrace-audit-anchor", seq, hash) }
+
+    /// Where the audit anchor of the database at `databasePath` is kept.
+    public static func anchorPath(forDatabaseAt databasePath: String) -> String { databasePath + ".audit-anchor" }
 
     private func seal(_ domain: String, _ seq: Int64, _ hash: String) -> String {
         hex(HMACSHA256.authenticationCode(key: bytes, message: Array("\(domain)\u{0}\(seq)\u{0}\(hash)".utf8)))
@@ -82,14 +87,19 @@ public struct AuditKey: Sendable {
 ///   without the key.
 /// - Triggers refuse UPDATE and DELETE through SQL; `verify` catches whoever bypasses them.
 ///
+/// - The anchor (`<database>.audit-anchor`, mode 0600, outside the database) holds the
+///   newest record's sequence number and hash, sealed (a third domain), rewritten after
+///   each commit that appended records, never moved back. An older sealed head marker put
+///   back into the database (the WAL file keeps the `node_settings` page of every commit
+///   since its last restart, and every backup holds the head of its day) no longer hides
+///   records cut from the end: the anchor names a later record. The anchor may lag the log
+///   (a crash between commit and its write), never lead it. After a backup is restored,
+///   the anchor names records the restored log does not have: `reanchor` (`fedtrace audit
+///   reanchor`) moves it to the log's head, and audits that it did.
+///
 /// What it cannot catch: someone holding the key file (it is as sensitive as the node's
-/// private keys), or someone who puts back an older head marker with its seal after
-/// removing the records that came after it. Older sealed heads are not only in the hands
-/// of whoever saved one: the database's own WAL file keeps the `node_settings` page of
-/// every commit since its last restart, and every backup holds the head of its day. So the
-/// newest records can be cut by someone who digs such a head out. Anchoring the head
-/// outside the database (a sealed high-water mark in a file of its own, or with a peer or
-/// the hub) would close that; not done yet.
+/// private keys), or someone who can also put back an older anchor file (write access to
+/// the data directory as the node's user).
 ///
 /// Every append runs on a connection with the key (`EventStore` loads it); without it an
 /// append fails rather than write an unsealed record.
@@ -114,6 +124,7 @@ public enum AuditLog {
             .bind([.integer(seq), .text(at), .text(actor), .text(action), .text(detail), .text(previous), .text(hash)]).run()
         try db.cached("INSERT INTO audit_seals(seq, seal) VALUES (?, ?)").bind([.integer(seq), .text(key.recordSeal(seq: seq, hash: hash))]).run()
         try setHead(db, seq: seq, hash: hash, key: key)
+        db.pendingAnchor = (seq, hash)
         return AuditRecord(seq: seq, at: at, actor: actor, action: action, detail: detail, previousHash: previous, hash: hash)
     }
 
@@ -148,7 +159,10 @@ public enum AuditLog {
     static func openSeals(_ database: SerialDatabase, databasePath: String, isNewFile: Bool) throws {
         let path = AuditKey.path(forDatabaseAt: databasePath)
         let pending = path + ".pending"
-        try database.read { db in db.auditKeyPath = path }
+        try database.read { db in
+            db.auditKeyPath = path
+            db.auditAnchorPath = AuditKey.anchorPath(forDatabaseAt: databasePath)
+        }
         var key: AuditKey?
         if SecretFile.exists(path) {
             key = try AuditKey(readKey(path), path: path)
@@ -223,7 +237,66 @@ public enum AuditLog {
         } catch let error as CryptoError {
             throw StoreError(code: "store.audit.key-create", reason: error.reason)
         }
+        // The anchor starts at the sealed head.
+        try database.read { db in
+            db.auditKey = key
+            if let head = try setting(db, "audit_head")?.split(separator: ":", maxSplits: 1), head.count == 2, let seq = Int64(head[0]) {
+                writeAnchor(db, seq: seq, hash: String(head[1]))
+            }
+        }
         return key
+    }
+
+    /// What the anchor file says (read before the log is, so it cannot lead the snapshot).
+    public enum Anchor: Sendable, Equatable {
+        /// No anchor is kept for this connection (a backup copy being checked).
+        case notKept
+        case missing(String)
+        case invalid(String)
+        case at(seq: Int64, hash: String)
+    }
+
+    /// Reads the anchor of this connection's store.
+    static func readAnchor(_ db: Database) -> Anchor {
+        guard let path = db.auditAnchorPath, let key = db.auditKey else { return .notKept }
+        guard SecretFile.exists(path) else { return .missing(path) }
+        guard let bytes = try? SecretFile.read(path) else { return .invalid("\(path) cannot be read (or is not this user's 0600 file)") }
+        let parts = String(decoding: bytes, as: UTF8.self).split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        guard parts.count == 3, let seq = Int64(parts[0]), sameSeal(parts[2], key.anchorSeal(seq: seq, hash: parts[1])) else {
+            return .invalid("\(path) does not match its seal: it was changed without the node's audit key")
+        }
+        return .at(seq: seq, hash: parts[1])
+    }
+
+    /// Moves the anchor forward to record `seq` (never back: another process may have
+    /// written a later one). A failure leaves the anchor behind, which verify accepts.
+    static func writeAnchor(_ db: Database, seq: Int64, hash: String) {
+        guard let path = db.auditAnchorPath, let key = db.auditKey else { return }
+        if case .at(let current, _) = readAnchor(db), current >= seq { return }
+        try? SecretFile.replace(path, Array("\(seq) \(hash) \(key.anchorSeal(seq: seq, hash: hash))\n".utf8))
+    }
+
+    /// After a backup was restored: checks the log (everything but the anchor), then moves
+    /// the anchor to its head and audits that (`audit.reanchored`, naming the anchor's
+    /// record before). Refused when the log does not verify.
+    static func reanchor(_ database: SerialDatabase, actor: String) throws -> (from: Int64?, to: Int64) {
+        try database.read { db in
+            guard db.auditKey != nil else { throw keyMissing(db) }
+            let before = readAnchor(db)
+            let check = try verify(db, anchor: .notKept)
+            guard check.isIntact else {
+                throw StoreError(code: "store.audit.broken", reason: "the audit log does not verify (\(check.problem ?? "")); the anchor stays where it is")
+            }
+            var from: Int64?
+            if case .at(let seq, _) = before { from = seq }
+            if let path = db.auditAnchorPath { SecretFile.remove(path) }
+            var detail: JSONObject = ["anchorBefore": from.map { .number(String($0)) } ?? .null, "headBefore": .number(String(check.recordCount))]
+            if case .invalid(let reason) = before { detail["anchorProblem"] = .string(reason) }
+            let record = try db.transaction { db in
+                try append(db, actor: actor, action: "audit.reanchored", detail: JSONWriter.string(.object(detail)))
+            }
+            return (from, record.seq)
+        }
     }
 
     /// Whether appends can be sealed on this connection, and if not, why.
@@ -251,7 +324,10 @@ public enum AuditLog {
     }
 
     /// Walks the whole chain and reports the first record that is not as it was written.
-    public static func verify(_ db: Database) throws -> AuditVerification {
+    /// `anchor` is the anchor file as read before the log's read transaction began (read
+    /// now when not given).
+    public static func verify(_ db: Database, anchor given: Anchor? = nil) throws -> AuditVerification {
+        let anchor = given ?? readAnchor(db)
         let key = db.auditKey
         if key == nil && db.auditKeyPath != nil {
             // A store's connection without its key: sealed with a missing key, or never sealed.
@@ -311,6 +387,21 @@ public enum AuditLog {
             }
             guard let headSeal = try setting(db, "audit_head_seal"), sameSeal(headSeal, key.headSeal(seq: headSeq, hash: headParts[1])) else {
                 return bad(min(headSeq, lastSeq + 1), "the audit head marker (record \(headSeq)) does not match its seal: it was changed without the node's audit key")
+            }
+        }
+        switch anchor {
+        case .notKept: break
+        case .missing(let path):
+            return bad(nil, "the audit anchor \(path) is missing: the newest records may have been cut; after restoring a backup, run 'fedtrace audit reanchor --data DIR'")
+        case .invalid(let reason):
+            return bad(nil, "the audit anchor is not valid: \(reason)")
+        case .at(let seq, let hash):
+            if seq > lastSeq {
+                return bad(lastSeq + 1, "the anchor names record \(seq) but the log ends at \(lastSeq): records were removed from the end (after restoring a backup, run 'fedtrace audit reanchor --data DIR')")
+            }
+            let stored = try db.prepare("SELECT hash FROM audit_log WHERE seq = ?").bind([.integer(seq)]).rows { $0.text(0) ?? "" }.first
+            if seq > 0 ? stored != hash : hash != genesis {
+                return bad(seq, "record \(seq) is not the record the anchor names: it was replaced")
             }
         }
         if headSeq > lastSeq {

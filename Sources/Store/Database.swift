@@ -43,6 +43,10 @@ public final class Database {
     var auditKey: AuditKey?
     /// Where the audit key is (or should be), for messages.
     var auditKeyPath: String?
+    /// Where the audit anchor is kept (`AuditLog`), nil where none is (a backup copy).
+    var auditAnchorPath: String?
+    /// The newest record this transaction appended, for the anchor once it commits.
+    var pendingAnchor: (seq: Int64, hash: String)?
 
     /// Page cache per connection, KiB (64 MiB).
     static let cacheKiB = 65_536
@@ -161,11 +165,18 @@ public final class Database {
     /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT`; rolls back if it throws.
     public func transaction<T>(_ body: (Database) throws -> T) throws -> T {
         try execute("BEGIN IMMEDIATE")
+        pendingAnchor = nil
         do {
             let value = try body(self)
             try execute("COMMIT")
+            // Only what is committed goes into the audit anchor (it never runs ahead of the log).
+            if let anchor = pendingAnchor {
+                pendingAnchor = nil
+                AuditLog.writeAnchor(self, seq: anchor.seq, hash: anchor.hash)
+            }
             return value
         } catch {
+            pendingAnchor = nil
             try? execute("ROLLBACK")
             throw error
         }

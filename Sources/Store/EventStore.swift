@@ -360,6 +360,13 @@ public final class EventStore: Sendable {
         try database.write { db in try AuditLog.append(db, actor: actor, action: action, detail: JSONWriter.string(.object(detail))) }
     }
 
+    /// After a backup was restored: moves the audit anchor to the log's head (the log must
+    /// verify otherwise), audited. Returns the anchor's record before (if it read) and the
+    /// `audit.reanchored` record's.
+    public func reanchorAudit(actor: String) throws -> (from: Int64?, to: Int64) {
+        try AuditLog.reanchor(database, actor: actor)
+    }
+
     /// Whether this store can seal audit records now (`AuditLog.KeyState`).
     public func auditKeyState() throws -> AuditLog.KeyState {
         try database.read { db in try AuditLog.keyState(db) }
@@ -376,9 +383,12 @@ public final class EventStore: Sendable {
     /// node) looks like records removed from the end.
     public func verifyAudit() throws -> AuditVerification {
         try database.read { db in
+            // The anchor first: written after each commit, it cannot then name a record
+            // this snapshot lacks unless records were cut.
+            let anchor = AuditLog.readAnchor(db)
             try db.execute("BEGIN")
             defer { try? db.execute("COMMIT") }
-            return try AuditLog.verify(db)
+            return try AuditLog.verify(db, anchor: anchor)
         }
     }
 

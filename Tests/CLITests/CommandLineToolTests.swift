@@ -82,10 +82,21 @@ import TestSupport
         let keyless = cli.run("audit", "verify", "--data", copy)
         #expect(keyless.status == 1 && keyless.err.contains("fedtrace.sqlite.audit-key is missing"), "\(keyless.err)")
         #expect(!FileManager.default.fileExists(atPath: cli.path("kz-backup.sqlite.audit-key")), "the key is not in the backup")
-        try FileManager.default.copyItem(atPath: data + "/fedtrace.sqlite.audit-key", toPath: copy + "/fedtrace.sqlite.audit-key")
+        // Restored where the node was: its key and its anchor are there, and the node has
+        // audited more since the backup, so the anchor names records the copy lacks.
+        #expect(cli.run("audit", "list", "--data", data).status == 0)
+        #expect(cli.run("capture", "--data", data, try cli.write("after-backup.json", #"{"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2024-01-01T00:00:00Z","epcisBody":{"eventList":[{"type":"ObjectEvent","eventTime":"2024-01-01T10:00:00Z","eventTimeZoneOffset":"+05:00","action":"OBSERVE","epcList":["urn:epc:id:sgtin:4870001.000004.AFTER"]}]}}"#)).status == 0)
+        for file in ["fedtrace.sqlite.audit-key", "fedtrace.sqlite.audit-anchor"] {
+            try FileManager.default.copyItem(atPath: data + "/" + file, toPath: copy + "/" + file)
+        }
         #expect(cli.run("audit", "seal", "--data", copy).err.contains("sealed already"))
+        let behind = cli.run("audit", "verify", "--data", copy)
+        #expect(behind.status == 1 && behind.err.contains("audit reanchor"), "\(behind.err)")
+        let reanchored = cli.run("audit", "reanchor", "--data", copy)
+        #expect(reanchored.status == 0, "\(reanchored.err)")
+        #expect(cli.run("audit", "list", "--data", copy).out.contains("audit.reanchored"))
         #expect(cli.run("audit", "verify", "--data", copy).status == 0)
-        #expect(cli.run("events", "--data", copy, "--json").out == cli.run("events", "--data", data, "--json").out)
+        #expect(cli.run("events", "--data", copy, "--json").out.count < cli.run("events", "--data", data, "--json").out.count, "the backup lacks what came after")
 
         let status = cli.run("status", "--data", data, "--json")
         #expect(try JSONParser.parse(Array(status.out.utf8)).objectValue?["auditIntact"] == .bool(true))

@@ -22,14 +22,16 @@ import Model
     }
 
     @Test func intactChainVerifies() throws {
-        let (_, store) = try storeWithRecords(5)
+        let (directory, store) = try storeWithRecords(5)
+        defer { withExtendedLifetime(directory) {} }
         let result = try store.verifyAudit()
         #expect(result.isIntact)
         #expect(result.recordCount == 5)
     }
 
     @Test func sqlUpdateAndDeleteAreRefusedByTriggers() throws {
-        let (_, store) = try storeWithRecords(2)
+        let (directory, store) = try storeWithRecords(2)
+        defer { withExtendedLifetime(directory) {} }
         #expect(throws: StoreError.self) { try store.database.write { db in try db.execute("UPDATE audit_log SET detail = '{}' WHERE seq = 1") } }
         #expect(throws: StoreError.self) { try store.database.write { db in try db.execute("DELETE FROM audit_log WHERE seq = 1") } }
     }
@@ -269,6 +271,47 @@ import Model
         #expect(try keyless.verifyAudit().problem?.hasPrefix("cannot verify") == true)
         try FileManager.default.copyItem(atPath: AuditKey.path(forDatabaseAt: directory.path("db.sqlite")), toPath: AuditKey.path(forDatabaseAt: copy))
         #expect(try EventStore(path: copy).verifyAudit().recordCount == 3)
+    }
+
+    // MARK: - The anchor outside the database
+
+    /// An older head marker with its genuine seal (the WAL keeps one per commit) put back
+    /// after cutting the newest records: the anchor still names the newest record.
+    @Test func anOlderSealedHeadPutBackIsCaughtByTheAnchor() throws {
+        let (directory, store) = try storeWithRecords(3)
+        let path = directory.path("db.sqlite")
+        let oldHead = try #require(try store.setting("audit_head")), oldSeal = try #require(try store.setting("audit_head_seal"))
+        for i in 0..<2 { try store.audit(actor: "test", action: "later", detail: ["n": .number(String(i))]) }
+        try tamper(path, """
+            DROP TRIGGER audit_log_no_delete; DROP TRIGGER audit_seals_no_delete;
+            DELETE FROM audit_seals WHERE seq > 3; DELETE FROM audit_log WHERE seq > 3;
+            UPDATE node_settings SET value = '\(oldHead)' WHERE key = 'audit_head';
+            UPDATE node_settings SET value = '\(oldSeal)' WHERE key = 'audit_head_seal';
+            """)
+        let result = try store.verifyAudit()
+        #expect(result.firstBadSeq == 4)
+        #expect(result.problem?.contains("the anchor names record 5") == true)
+        // reanchor is for restores: it moves the anchor, audited, and the cut is on record.
+        #expect(try store.reanchorAudit(actor: "operator") == (from: 5, to: 4) )
+        #expect(try store.verifyAudit().isIntact)
+        #expect(try store.recentAudit(limit: 1).first?.detail.contains(#""anchorBefore":5"#) == true)
+    }
+
+    @Test func aMissingOrAlteredAnchorIsReported() throws {
+        let (directory, store) = try storeWithRecords(2)
+        let anchor = AuditKey.anchorPath(forDatabaseAt: directory.path("db.sqlite"))
+        let text = try String(contentsOfFile: anchor, encoding: .utf8)
+        #expect(text.hasPrefix("2 "))
+        try FileManager.default.removeItem(atPath: anchor)
+        #expect(try store.verifyAudit().problem?.contains("anchor") == true)
+        FileManager.default.createFile(atPath: anchor, contents: Data(("1" + text.dropFirst()).utf8), attributes: [.posixPermissions: 0o600])
+        #expect(try store.verifyAudit().problem?.contains("does not match its seal") == true)
+    }
+
+    @Test func reanchorRefusesALogThatDoesNotVerify() throws {
+        let (directory, store) = try storeWithRecords(3)
+        try tamper(directory.path("db.sqlite"), "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET detail = '{}' WHERE seq = 2;")
+        #expect { try store.reanchorAudit(actor: "operator") } throws: { ($0 as? StoreError)?.code == "store.audit.broken" }
     }
 }
 

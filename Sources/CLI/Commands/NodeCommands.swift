@@ -220,6 +220,21 @@ enum AuditCommands {
         return 0
     }
 
+    static let reanchor = Command(
+        "audit reanchor", summary: "after restoring a backup: move the audit anchor back to the restored log's head (the log must verify otherwise); audited",
+        usage: "--data DIR [--json]",
+        options: [dataOption, jsonOption]
+    ) { arguments, output in
+        let node = try openNode(arguments)
+        let (from, to) = try node.store.reanchorAudit(actor: "operator")
+        if arguments.flag("json") {
+            output.json(.object(["anchorBefore": from.map { .number(String($0)) } ?? .null, "anchor": .number(String(to))]))
+        } else {
+            output.line("audit anchor moved from \(from.map { "record \($0)" } ?? "nothing readable") to record \(to) (the audit.reanchored record)")
+        }
+        return 0
+    }
+
     static let list = Command(
         "audit list", summary: "show the newest audit records",
         usage: "--data DIR [--limit N] [--json]",
