@@ -97,8 +97,15 @@ public struct NodeDirectory: Sendable {
             throw NodeError(code: "node.unreadable", reason: "cannot read \(configPath)")
         }
         let configuration = try NodeConfiguration(json: Array(bytes), file: configPath)
+        // Only 'init' makes a store: a missing one is not quietly made afresh (with a new audit key).
+        guard FileManager.default.fileExists(atPath: databasePath) else {
+            throw NodeError(code: "node.store-missing", reason: "\(databasePath) is missing: restore the node's store from its backup (see docs/operations.md)")
+        }
         let store = try EventStore(path: databasePath)
-        if let recorded = try store.setting("party"), recorded != configuration.party.urn {
+        guard let recorded = try store.setting("party") else {
+            throw NodeError(code: "node.mismatch", reason: "\(databasePath) does not say which Party it belongs to: it is not this node's store")
+        }
+        guard recorded == configuration.party.urn else {
             throw NodeError(code: "node.mismatch", reason: "\(configPath) names \(configuration.party.urn) but the store belongs to \(recorded)")
         }
         return OpenNode(directory: self, configuration: configuration, store: store)

@@ -110,6 +110,18 @@ public enum AuditLog {
     @discardableResult
     public static func append(_ db: Database, actor: String, action: String, detail: String, at date: Date = Date()) throws -> AuditRecord {
         guard let key = db.auditKey else { throw keyMissing(db) }
+        if !db.skipAnchorCheck {
+            if let problem = try anchorProblem(db) {
+                throw StoreError(code: "store.audit.cut", reason: "\(problem); nothing more is audited until this is looked into ('fedtrace audit verify'; only after restoring a backup, 'fedtrace audit reanchor')")
+            }
+            if let failure = db.anchorFailure {
+                // The last anchor write failed: catch up first, or refuse (a stalled anchor lets a cut back to it pass).
+                let head = try db.prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").rows { ($0.int64(0), $0.text(1) ?? "") }.first
+                if let head, !writeAnchor(db, seq: head.0, hash: head.1) {
+                    throw StoreError(code: "store.audit.anchor", reason: "cannot write the audit anchor (\(db.anchorFailure ?? failure)): nothing more is audited until it can be written")
+                }
+            }
+        }
         let last = try db.cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         var previous = genesis
         var seq: Int64 = 1
@@ -147,18 +159,23 @@ public enum AuditLog {
 
     /// Loads the audit key of the database at `databasePath` into `database`'s connection.
     ///
-    /// A key is made only for a database file this open created (`isNewFile`): never
-    /// because the database looks empty or unsealed, which whoever edits it could arrange.
-    /// A store from before the seals gets its key from `seal` (`fedtrace audit seal`), an
-    /// operator's deliberate step. A key that is missing is never replaced: verify and
-    /// append then say so.
+    /// A key is made only for a database file this open created (`isNewFile`), and only
+    /// where no anchor shows that a store was here before: never because the database looks
+    /// empty or unsealed, which whoever edits it could arrange. A store from before the
+    /// seals gets its key from `sealExisting` (`fedtrace audit seal`), an operator's
+    /// deliberate step. A key that is missing is never replaced: verify and append say so.
     ///
-    /// The key is written to `<key>.pending` first and put in place only after the seals
-    /// are committed; a `.pending` left by a crash in between is finished at the next open
-    /// (it is this user's own 0600 file, `SecretFile.read`, so nobody else planted it).
+    /// The store's directory must not be writable by group or others (unless sticky):
+    /// whoever can rename files there could swap the key or the anchor for older ones.
+    ///
+    /// A new key is written to `<key>.pending` and renamed into place once the seals are
+    /// committed. A `.pending` found at open is put in place only if the log is already
+    /// sealed with it (the crash came after the commit); it never seals anything itself, so
+    /// renaming the real key to `.pending` gets nothing sealed.
     static func openSeals(_ database: SerialDatabase, databasePath: String, isNewFile: Bool) throws {
         let path = AuditKey.path(forDatabaseAt: databasePath)
         let pending = path + ".pending"
+        try checkDirectory(of: databasePath)
         try database.read { db in
             db.auditKeyPath = path
             db.auditAnchorPath = AuditKey.anchorPath(forDatabaseAt: databasePath)
@@ -168,16 +185,40 @@ public enum AuditLog {
             key = try AuditKey(readKey(path), path: path)
             if SecretFile.exists(pending) { SecretFile.remove(pending) }   // a crash between link and unlink
         } else if SecretFile.exists(pending) {
-            key = try seal(database, with: AuditKey(readKey(pending), path: pending), installing: pending, as: path)
+            let candidate = try AuditKey(readKey(pending), path: pending)
+            let sealedWithIt = try database.read { db -> Bool in
+                guard let head = try setting(db, "audit_head"), let headSeal = try setting(db, "audit_head_seal") else { return false }
+                let parts = head.split(separator: ":", maxSplits: 1)
+                guard parts.count == 2, let seq = Int64(parts[0]) else { return false }
+                let unsealed = try db.prepare("SELECT count(*) FROM audit_log a LEFT JOIN audit_seals s ON s.seq = a.seq WHERE s.seq IS NULL").rows { $0.int64(0) }.first ?? 1
+                return unsealed == 0 && sameSeal(headSeal, candidate.headSeal(seq: seq, hash: String(parts[1])))
+            }
+            guard sealedWithIt else {
+                throw StoreError(code: "store.audit.pending-key",
+                                 reason: "\(pending) was left by a key that sealed nothing here: if a store was being created or sealed when the node stopped, remove it and run 'fedtrace audit seal --data DIR' (or 'init' again); otherwise someone moved the node's key: restore \(path) from the key storage")
+            }
+            try install(pending, as: path)
+            key = candidate
         } else if isNewFile {
             key = try createAndSeal(database, keyPath: path)
         }
         try database.read { db in db.auditKey = key }
     }
 
+    /// Refuses a store directory that group or others may write (without the sticky bit).
+    private static func checkDirectory(of databasePath: String) throws {
+        let directory = URL(fileURLWithPath: databasePath).deletingLastPathComponent().path
+        var status = stat()
+        guard stat(directory, &status) == 0 else { return }   // SQLite reports a missing directory itself
+        if status.st_mode & 0o022 != 0 && status.st_mode & S_ISVTX == 0 {
+            throw StoreError(code: "store.directory-permissions",
+                             reason: "\(directory) is writable by group or others (mode \(String(status.st_mode & 0o7777, radix: 8))): whoever can rename files there could swap the audit key or anchor; run chmod go-w \(directory)")
+        }
+    }
+
     /// Makes the key of a store that has none and no seals (a store from before them), seals
-    /// its records as they are and audits that (`audit.sealed`). Refused when a key or a seal
-    /// exists. Returns the number of records sealed, the new record excluded.
+    /// its records as they are and audits that (`audit.sealed`). Refused when a key, a
+    /// pending key, a seal or an anchor exists. Returns the number of records sealed.
     static func sealExisting(_ database: SerialDatabase, databasePath: String, actor: String) throws -> Int {
         let path = AuditKey.path(forDatabaseAt: databasePath)
         guard !SecretFile.exists(path), !SecretFile.exists(path + ".pending") else {
@@ -185,7 +226,7 @@ public enum AuditLog {
         }
         guard try !database.read({ db in try isSealed(db) }) else {
             throw StoreError(code: "store.audit.key-missing",
-                             reason: "the audit log carries seals but \(path) is missing: restore the key from the node's key backup; a new key would not match them")
+                             reason: "the audit log carries seals but \(path) is missing: restore the key from the node's key storage; a new key would not match them")
         }
         let count = try database.read { db in try db.prepare("SELECT count(*) FROM audit_log").rows { Int($0.int64(0)) }.first ?? 0 }
         let key = try createAndSeal(database, keyPath: path)
@@ -196,7 +237,14 @@ public enum AuditLog {
         return count
     }
 
+    /// Makes a key, seals the records (as they are) and the head, puts the key in place and
+    /// starts the anchor. Refused where an anchor exists: a store was sealed here before.
     private static func createAndSeal(_ database: SerialDatabase, keyPath path: String) throws -> AuditKey {
+        let anchorPath = try database.read { db in db.auditAnchorPath } ?? path
+        guard !SecretFile.exists(anchorPath) else {
+            throw StoreError(code: "store.audit.anchor-exists",
+                             reason: "\(anchorPath) exists: a sealed store was here before and its key is gone; restore the key (and the store) from the node's storage instead of sealing afresh")
+        }
         let pending = path + ".pending"
         let key = try AuditKey(SecureRandom.bytes(AuditKey.length), path: path)
         do {
@@ -204,21 +252,6 @@ public enum AuditLog {
         } catch let error as CryptoError {
             throw StoreError(code: "store.audit.key-create", reason: error.reason)
         }
-        return try seal(database, with: key, installing: pending, as: path)
-    }
-
-    private static func readKey(_ path: String) throws -> [UInt8] {
-        do {
-            return try SecretFile.read(path)
-        } catch let error as CryptoError {
-            throw StoreError(code: error.code == "crypto.key.permissions" ? "store.audit.key-permissions" : "store.audit.key-unreadable", reason: error.reason)
-        }
-    }
-
-    /// Seals every record without a seal and a head marker that matches the log, then puts
-    /// the key file in place. A sealed head is never sealed again (it would be under this
-    /// key whatever the one before was).
-    private static func seal(_ database: SerialDatabase, with key: AuditKey, installing pending: String, as path: String) throws -> AuditKey {
         try database.write { db in
             let unsealed = try db.prepare("SELECT a.seq, a.hash FROM audit_log a LEFT JOIN audit_seals s ON s.seq = a.seq WHERE s.seq IS NULL ORDER BY a.seq")
                 .rows { ($0.int64(0), $0.text(1) ?? "") }
@@ -228,23 +261,33 @@ public enum AuditLog {
             let last = try db.prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").rows { ($0.int64(0), $0.text(1) ?? "") }.first
             let (seq, hash) = last ?? (0, genesis)
             let head = try setting(db, "audit_head")
-            if try setting(db, "audit_head_seal") == nil, (head == nil && last == nil) || head == "\(seq):\(hash)" {
+            if (head == nil && last == nil) || head == "\(seq):\(hash)" {
                 try setHead(db, seq: seq, hash: hash, key: key)
             }
         }
+        try install(pending, as: path)
+        try database.read { db in
+            db.auditKey = key
+            let (seq, hash) = try db.prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").rows { ($0.int64(0), $0.text(1) ?? "") }.first ?? (0, genesis)
+            try AnchorFile.create(anchorPath, seq: seq, hash: hash, key: key)
+        }
+        return key
+    }
+
+    private static func install(_ pending: String, as path: String) throws {
         do {
             try SecretFile.install(pending, as: path)
         } catch let error as CryptoError {
             throw StoreError(code: "store.audit.key-create", reason: error.reason)
         }
-        // The anchor starts at the sealed head.
-        try database.read { db in
-            db.auditKey = key
-            if let head = try setting(db, "audit_head")?.split(separator: ":", maxSplits: 1), head.count == 2, let seq = Int64(head[0]) {
-                writeAnchor(db, seq: seq, hash: String(head[1]))
-            }
+    }
+
+    private static func readKey(_ path: String) throws -> [UInt8] {
+        do {
+            return try SecretFile.read(path)
+        } catch let error as CryptoError {
+            throw StoreError(code: error.code == "crypto.key.permissions" ? "store.audit.key-permissions" : "store.audit.key-unreadable", reason: error.reason)
         }
-        return key
     }
 
     /// What the anchor file says (read before the log is, so it cannot lead the snapshot).
@@ -259,29 +302,48 @@ public enum AuditLog {
     /// Reads the anchor of this connection's store.
     static func readAnchor(_ db: Database) -> Anchor {
         guard let path = db.auditAnchorPath, let key = db.auditKey else { return .notKept }
-        guard SecretFile.exists(path) else { return .missing(path) }
-        guard let bytes = try? SecretFile.read(path) else { return .invalid("\(path) cannot be read (or is not this user's 0600 file)") }
-        let parts = String(decoding: bytes, as: UTF8.self).split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-        guard parts.count == 3, let seq = Int64(parts[0]), sameSeal(parts[2], key.anchorSeal(seq: seq, hash: parts[1])) else {
-            return .invalid("\(path) does not match its seal: it was changed without the node's audit key")
+        return AnchorFile.read(path, key: key)
+    }
+
+    /// Moves the anchor forward to record `seq` after a commit; false (and the reason kept
+    /// on the connection, so the next append refuses until the anchor catches up) when it
+    /// could not be written.
+    @discardableResult
+    static func writeAnchor(_ db: Database, seq: Int64, hash: String) -> Bool {
+        guard let path = db.auditAnchorPath, let key = db.auditKey else { return true }
+        do {
+            try AnchorFile.advance(path, seq: seq, hash: hash, key: key)
+            db.anchorFailure = nil
+            return true
+        } catch {
+            db.anchorFailure = (error as? StoreError)?.reason ?? "\(error)"
+            return false
         }
-        return .at(seq: seq, hash: parts[1])
     }
 
-    /// Moves the anchor forward to record `seq` (never back: another process may have
-    /// written a later one). A failure leaves the anchor behind, which verify accepts.
-    static func writeAnchor(_ db: Database, seq: Int64, hash: String) {
-        guard let path = db.auditAnchorPath, let key = db.auditKey else { return }
-        if case .at(let current, _) = readAnchor(db), current >= seq { return }
-        try? SecretFile.replace(path, Array("\(seq) \(hash) \(key.anchorSeal(seq: seq, hash: hash))\n".utf8))
+    /// Whether the anchor still stands on the log: it names a record the log holds, as it
+    /// was. Checked before every append (the node never builds on a cut log, which would
+    /// otherwise move the anchor past the cut) and by `serve` at start.
+    static func anchorProblem(_ db: Database) throws -> String? {
+        switch readAnchor(db) {
+        case .notKept: return nil
+        case .missing(let path): return "the audit anchor \(path) is missing"
+        case .invalid(let reason): return "the audit anchor is not valid: \(reason)"
+        case .at(let seq, let hash):
+            if seq == 0 { return hash == genesis ? nil : "the audit anchor names record 0 with a hash that is not the genesis" }
+            let stored = try db.prepare("SELECT hash FROM audit_log WHERE seq = ?").bind([.integer(seq)]).rows { $0.text(0) ?? "" }.first
+            guard let stored else { return "the audit anchor names record \(seq), which the log does not hold: records were cut from the end" }
+            return stored == hash ? nil : "record \(seq) is not the record the audit anchor names: it was replaced"
+        }
     }
 
-    /// After a backup was restored: checks the log (everything but the anchor), then moves
-    /// the anchor to its head and audits that (`audit.reanchored`, naming the anchor's
-    /// record before). Refused when the log does not verify.
-    static func reanchor(_ database: SerialDatabase, actor: String) throws -> (from: Int64?, to: Int64) {
-        try database.read { db in
-            guard db.auditKey != nil else { throw keyMissing(db) }
+    /// After a backup was restored: in one write transaction, checks the log (everything but
+    /// the anchor), audits the reanchoring (`audit.reanchored`: the backup named, where the
+    /// anchor was), then, once committed, starts a new anchor at the new head. Refused when
+    /// the log does not verify.
+    static func reanchor(_ database: SerialDatabase, restoredFrom backup: String, actor: String) throws -> (from: Int64?, to: Int64) {
+        let (from, record, key, path) = try database.write { db -> (Int64?, AuditRecord, AuditKey, String?) in
+            guard let key = db.auditKey else { throw keyMissing(db) }
             let before = readAnchor(db)
             let check = try verify(db, anchor: .notKept)
             guard check.isIntact else {
@@ -289,14 +351,18 @@ public enum AuditLog {
             }
             var from: Int64?
             if case .at(let seq, _) = before { from = seq }
-            if let path = db.auditAnchorPath { SecretFile.remove(path) }
-            var detail: JSONObject = ["anchorBefore": from.map { .number(String($0)) } ?? .null, "headBefore": .number(String(check.recordCount))]
+            var detail: JSONObject = ["restoredFrom": .string(backup), "anchorBefore": from.map { .number(String($0)) } ?? .null,
+                                      "headBefore": .number(String(check.recordCount))]
             if case .invalid(let reason) = before { detail["anchorProblem"] = .string(reason) }
-            let record = try db.transaction { db in
-                try append(db, actor: actor, action: "audit.reanchored", detail: JSONWriter.string(.object(detail)))
-            }
-            return (from, record.seq)
+            if case .missing = before { detail["anchorProblem"] = .string("missing") }
+            db.skipAnchorCheck = true
+            defer { db.skipAnchorCheck = false }
+            let record = try append(db, actor: actor, action: "audit.reanchored", detail: JSONWriter.string(.object(detail)))
+            db.pendingAnchor = nil   // the anchor is replaced below, not advanced
+            return (from, record, key, db.auditAnchorPath)
         }
+        if let path { try AnchorFile.replace(path, seq: record.seq, hash: record.hash, key: key) }
+        return (from, record.seq)
     }
 
     /// Whether appends can be sealed on this connection, and if not, why.
@@ -392,12 +458,12 @@ public enum AuditLog {
         switch anchor {
         case .notKept: break
         case .missing(let path):
-            return bad(nil, "the audit anchor \(path) is missing: the newest records may have been cut; after restoring a backup, run 'fedtrace audit reanchor --data DIR'")
+            return bad(nil, "the audit anchor \(path) is missing: the newest records may have been cut; if no backup was restored, treat this as tampering")
         case .invalid(let reason):
             return bad(nil, "the audit anchor is not valid: \(reason)")
         case .at(let seq, let hash):
             if seq > lastSeq {
-                return bad(lastSeq + 1, "the anchor names record \(seq) but the log ends at \(lastSeq): records were removed from the end (after restoring a backup, run 'fedtrace audit reanchor --data DIR')")
+                return bad(lastSeq + 1, "the anchor names record \(seq) but the log ends at \(lastSeq): records were removed from the end (if a backup was restored, 'fedtrace audit reanchor --backup FILE'; if not, treat this as tampering)")
             }
             let stored = try db.prepare("SELECT hash FROM audit_log WHERE seq = ?").bind([.integer(seq)]).rows { $0.text(0) ?? "" }.first
             if seq > 0 ? stored != hash : hash != genesis {
@@ -432,6 +498,92 @@ public enum AuditLog {
 
     public static func isoTime(_ date: Date) -> String {
         Timestamp(epochMilliseconds: Int64((date.timeIntervalSince1970 * 1000).rounded(.down))).canonicalUTC
+    }
+}
+
+/// The audit anchor file: two fixed-size slots, each "seq hash seal" padded with spaces,
+/// sealed under the audit key. It is made once (with the store, or by `reanchor`) and then
+/// only updated in place: the newer record goes into the slot not holding the newest one,
+/// under an exclusive lock, then `fdatasync`. So an update needs no new disk space, never
+/// makes a new file (a missing anchor stays missing), never moves the anchor back, and a
+/// torn write spoils at most the slot being written, never the newest.
+enum AnchorFile {
+    static let slotBytes = 192
+
+    static func slot(seq: Int64, hash: String, key: AuditKey) -> [UInt8] {
+        var text = Array("\(seq) \(hash) \(key.anchorSeal(seq: seq, hash: hash))".utf8)
+        text += [UInt8](repeating: 0x20, count: max(0, slotBytes - 1 - text.count))
+        return Array(text.prefix(slotBytes - 1)) + [0x0A]
+    }
+
+    static func create(_ path: String, seq: Int64, hash: String, key: AuditKey) throws {
+        do {
+            try SecretFile.create(path, slot(seq: seq, hash: hash, key: key) + [UInt8](repeating: 0x20, count: slotBytes - 1) + [0x0A])
+        } catch let error as CryptoError {
+            throw StoreError(code: "store.audit.anchor", reason: error.reason)
+        }
+    }
+
+    /// A new anchor file in place of the old (reanchor only).
+    static func replace(_ path: String, seq: Int64, hash: String, key: AuditKey) throws {
+        do {
+            try SecretFile.replace(path, slot(seq: seq, hash: hash, key: key) + [UInt8](repeating: 0x20, count: slotBytes - 1) + [0x0A])
+        } catch let error as CryptoError {
+            throw StoreError(code: "store.audit.anchor", reason: error.reason)
+        }
+    }
+
+    /// The newest valid slot of `bytes`, with its index.
+    static func newest(_ bytes: [UInt8], key: AuditKey) -> (index: Int, seq: Int64, hash: String)? {
+        var best: (index: Int, seq: Int64, hash: String)?
+        for index in 0..<2 where bytes.count >= (index + 1) * slotBytes {
+            let text = String(decoding: bytes[(index * slotBytes)..<((index + 1) * slotBytes)], as: UTF8.self)
+            let parts = text.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+            guard parts.count == 3, let seq = Int64(parts[0]), seq >= 0,
+                  HMACSHA256.equal(Array(parts[2].utf8), Array(key.anchorSeal(seq: seq, hash: parts[1]).utf8)) else { continue }
+            if best == nil || seq > best!.seq { best = (index, seq, parts[1]) }
+        }
+        return best
+    }
+
+    static func read(_ path: String, key: AuditKey) -> AuditLog.Anchor {
+        guard SecretFile.exists(path) else { return .missing(path) }
+        let bytes: [UInt8]
+        do {
+            bytes = try SecretFile.read(path)
+        } catch {
+            return .invalid((error as? CryptoError)?.reason ?? "\(path): \(error)")
+        }
+        guard bytes.count == 2 * slotBytes, let newest = newest(bytes, key: key) else {
+            return .invalid("\(path) does not match its seal: it was changed without the node's audit key")
+        }
+        return .at(seq: newest.seq, hash: newest.hash)
+    }
+
+    /// Writes record `seq` into the slot not holding the newest, if it is newer.
+    static func advance(_ path: String, seq: Int64, hash: String, key: AuditKey) throws {
+        func fail(_ what: String) -> StoreError {
+            StoreError(code: "store.audit.anchor", reason: "\(path): \(what) (\(String(cString: strerror(errno))))")
+        }
+        let descriptor = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else { throw fail("cannot open the audit anchor") }
+        defer { close(descriptor) }
+        guard flock(descriptor, LOCK_EX) == 0 else { throw fail("cannot lock the audit anchor") }
+        defer { flock(descriptor, LOCK_UN) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, status.st_mode & 0o077 == 0, status.st_uid == geteuid() else {
+            throw StoreError(code: "store.audit.anchor", reason: "\(path) is not this user's 0600 file")
+        }
+        var bytes = [UInt8](repeating: 0, count: 2 * slotBytes)
+        let count = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
+        guard count == 2 * slotBytes, let current = newest(bytes, key: key) else {
+            throw StoreError(code: "store.audit.anchor", reason: "\(path) does not match its seal: it was changed without the node's audit key")
+        }
+        guard seq > current.seq else { return }
+        let slot = slot(seq: seq, hash: hash, key: key)
+        let written = slot.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t((1 - current.index) * slotBytes)) }
+        guard written == slotBytes else { throw fail("cannot write the audit anchor") }
+        guard fdatasync(descriptor) == 0 else { throw fail("cannot sync the audit anchor") }
     }
 }
 

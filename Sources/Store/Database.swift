@@ -47,6 +47,10 @@ public final class Database {
     var auditAnchorPath: String?
     /// The newest record this transaction appended, for the anchor once it commits.
     var pendingAnchor: (seq: Int64, hash: String)?
+    /// Why the last anchor write failed, until one succeeds (appends refuse meanwhile).
+    var anchorFailure: String?
+    /// Set while `reanchor` appends the record that replaces the anchor.
+    var skipAnchorCheck = false
 
     /// Page cache per connection, KiB (64 MiB).
     static let cacheKiB = 65_536

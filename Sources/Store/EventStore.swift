@@ -360,11 +360,16 @@ public final class EventStore: Sendable {
         try database.write { db in try AuditLog.append(db, actor: actor, action: action, detail: JSONWriter.string(.object(detail))) }
     }
 
-    /// After a backup was restored: moves the audit anchor to the log's head (the log must
+    /// After `backup` was restored: moves the audit anchor to the log's head (the log must
     /// verify otherwise), audited. Returns the anchor's record before (if it read) and the
     /// `audit.reanchored` record's.
-    public func reanchorAudit(actor: String) throws -> (from: Int64?, to: Int64) {
-        try AuditLog.reanchor(database, actor: actor)
+    public func reanchorAudit(restoredFrom backup: String, actor: String) throws -> (from: Int64?, to: Int64) {
+        try AuditLog.reanchor(database, restoredFrom: backup, actor: actor)
+    }
+
+    /// Why the audit anchor does not stand on the log, or nil (`AuditLog.anchorProblem`).
+    public func auditAnchorProblem() throws -> String? {
+        try database.read { db in try AuditLog.anchorProblem(db) }
     }
 
     /// Whether this store can seal audit records now (`AuditLog.KeyState`).

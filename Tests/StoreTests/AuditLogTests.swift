@@ -291,27 +291,79 @@ import Model
         let result = try store.verifyAudit()
         #expect(result.firstBadSeq == 4)
         #expect(result.problem?.contains("the anchor names record 5") == true)
+        // The node does not build on the cut log (its appends would move the anchor past it).
+        #expect { try store.audit(actor: "test", action: "after-cut", detail: [:]) } throws: { ($0 as? StoreError)?.code == "store.audit.cut" }
+        #expect(try store.auditAnchorProblem()?.contains("record 5") == true)
         // reanchor is for restores: it moves the anchor, audited, and the cut is on record.
-        #expect(try store.reanchorAudit(actor: "operator") == (from: 5, to: 4) )
+        #expect(try store.reanchorAudit(restoredFrom: "/backups/b.sqlite", actor: "operator") == (from: 5, to: 4))
         #expect(try store.verifyAudit().isIntact)
         #expect(try store.recentAudit(limit: 1).first?.detail.contains(#""anchorBefore":5"#) == true)
+        try store.audit(actor: "test", action: "after-reanchor", detail: [:])
+        #expect(try store.verifyAudit().recordCount == 5)
     }
 
     @Test func aMissingOrAlteredAnchorIsReported() throws {
         let (directory, store) = try storeWithRecords(2)
         let anchor = AuditKey.anchorPath(forDatabaseAt: directory.path("db.sqlite"))
         let text = try String(contentsOfFile: anchor, encoding: .utf8)
-        #expect(text.hasPrefix("2 "))
+        #expect(text.utf8.count == 2 * AnchorFile.slotBytes && text.hasPrefix("2 ") && text.contains("\n1 "),
+                "record 1 went into the second slot, record 2 into the first (never over the newest)")
         try FileManager.default.removeItem(atPath: anchor)
         #expect(try store.verifyAudit().problem?.contains("anchor") == true)
-        FileManager.default.createFile(atPath: anchor, contents: Data(("1" + text.dropFirst()).utf8), attributes: [.posixPermissions: 0o600])
+        #expect { try store.audit(actor: "t", action: "step", detail: [:]) } throws: { ($0 as? StoreError)?.code == "store.audit.cut" }
+        #expect(!FileManager.default.fileExists(atPath: anchor), "an update never makes a new anchor")
+        FileManager.default.createFile(atPath: anchor, contents: Data(("3" + text.dropFirst()).utf8), attributes: [.posixPermissions: 0o600])
+        let edited = try store.verifyAudit()
+        #expect(edited.isIntact, "the edited slot is ignored; the other names record 1, behind the log, which is allowed: \(edited.problem ?? "")")
+        FileManager.default.createFile(atPath: anchor, contents: Data(String(repeating: " ", count: 2 * AnchorFile.slotBytes).utf8), attributes: [.posixPermissions: 0o600])
         #expect(try store.verifyAudit().problem?.contains("does not match its seal") == true)
     }
 
     @Test func reanchorRefusesALogThatDoesNotVerify() throws {
         let (directory, store) = try storeWithRecords(3)
         try tamper(directory.path("db.sqlite"), "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET detail = '{}' WHERE seq = 2;")
-        #expect { try store.reanchorAudit(actor: "operator") } throws: { ($0 as? StoreError)?.code == "store.audit.broken" }
+        #expect { try store.reanchorAudit(restoredFrom: "b.sqlite", actor: "operator") } throws: { ($0 as? StoreError)?.code == "store.audit.broken" }
+    }
+
+    /// The real key renamed to `.pending` after the log was rewritten and its seals removed:
+    /// opening does not seal the rewrite with it.
+    @Test func aKeyRenamedToPendingSealsNothing() throws {
+        let (directory, _) = try storeWithRecords(3)
+        let path = directory.path("db.sqlite")
+        try rechain(path, edited: 2)
+        try tamper(path, "DROP TRIGGER audit_seals_no_delete; DELETE FROM audit_seals; DELETE FROM node_settings WHERE key = 'audit_head_seal';")
+        let key = AuditKey.path(forDatabaseAt: path)
+        try FileManager.default.moveItem(atPath: key, toPath: key + ".pending")
+        #expect { _ = try EventStore(path: path) } throws: { ($0 as? StoreError)?.code == "store.audit.pending-key" }
+        #expect(!FileManager.default.fileExists(atPath: key))
+    }
+
+    /// A store whose database and key were deleted is not made afresh where its anchor is.
+    @Test func aDeletedStoreIsNotRecreatedBesideItsAnchor() throws {
+        let (directory, _) = try storeWithRecords(2)
+        let path = directory.path("db.sqlite")
+        for suffix in ["", "-wal", "-shm", ".audit-key"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        #expect { _ = try EventStore(path: path) } throws: { ($0 as? StoreError)?.code == "store.audit.anchor-exists" }
+    }
+
+    /// An anchor that cannot be updated stops auditing (a stalled anchor would let a cut
+    /// back to it pass).
+    @Test func anAnchorThatCannotBeWrittenStopsAppends() throws {
+        let (directory, store) = try storeWithRecords(1)
+        let anchor = AuditKey.anchorPath(forDatabaseAt: directory.path("db.sqlite"))
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: anchor)
+        #expect(throws: StoreError.self) { try store.audit(actor: "t", action: "step", detail: [:]) }
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: anchor)
+        try store.audit(actor: "t", action: "step", detail: [:])
+        #expect(try store.verifyAudit().recordCount == 2)
+    }
+
+    @Test func aDirectoryOthersMayWriteIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: directory.path(""))
+        #expect { _ = try EventStore(path: directory.path("db.sqlite")) } throws: { ($0 as? StoreError)?.code == "store.directory-permissions" }
+        try FileManager.default.setAttributes([.posixPermissions: 0o1777], ofItemAtPath: directory.path(""))
+        _ = try EventStore(path: directory.path("db.sqlite"))
     }
 }
 

@@ -220,12 +220,13 @@ enum AuditCommands {
     }
 
     static let reanchor = Command(
-        "audit reanchor", summary: "after restoring a backup: move the audit anchor back to the restored log's head (the log must verify otherwise); audited",
-        usage: "--data DIR [--json]",
-        options: [dataOption, jsonOption]
+        "audit reanchor", summary: "only after restoring a backup: move the audit anchor back to the restored log's head (the log must verify otherwise); audited",
+        usage: "--data DIR --backup FILE [--json]",
+        options: [dataOption, OptionSpec("backup", value: "FILE", help: "the backup file that was restored (named in the audit record)"), jsonOption]
     ) { arguments, output in
+        let backup = try arguments.required("backup")
         let node = try openNode(arguments)
-        let (from, to) = try node.store.reanchorAudit(actor: "operator")
+        let (from, to) = try node.store.reanchorAudit(restoredFrom: backup, actor: "operator")
         if arguments.flag("json") {
             output.json(.object(["anchorBefore": from.map { .number(String($0)) } ?? .null, "anchor": .number(String(to))]))
         } else {

@@ -23,6 +23,9 @@ enum ServeCommand {
         case .unsealed:
             throw NodeError(code: "audit.unsealed", reason: "the audit log is not sealed yet (a store from before audit seals): run 'fedtrace audit seal --data DIR' once, then serve")
         }
+        if let problem = try node.store.auditAnchorProblem() {
+            throw NodeError(code: "audit.cut", reason: "\(problem): not serving; run 'fedtrace audit verify --data DIR' (and only after restoring a backup, 'fedtrace audit reanchor')")
+        }
         // Take SIGTERM and SIGINT away from their default handlers before anything listens,
         // so a signal always means a graceful stop.
         signal(SIGTERM, SIG_IGN)
