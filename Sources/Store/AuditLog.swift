@@ -331,7 +331,8 @@ public enum AuditLog {
         case .invalid(let reason): return "the audit anchor is not valid: \(reason)"
         case .at(let seq, let hash):
             if seq == 0 { return hash == genesis ? nil : "the audit anchor names record 0 with a hash that is not the genesis" }
-            let stored = try db.prepare("SELECT hash FROM audit_log WHERE seq = ?").bind([.integer(seq)]).rows { $0.text(0) ?? "" }.first
+            // Cached: this runs before every append.
+            let stored = try db.cached("SELECT hash FROM audit_log WHERE seq = ?").bind([.integer(seq)]).rows { $0.text(0) ?? "" }.first
             guard let stored else { return "the audit anchor names record \(seq), which the log does not hold: records were cut from the end" }
             return stored == hash ? nil : "record \(seq) is not the record the audit anchor names: it was replaced"
         }
