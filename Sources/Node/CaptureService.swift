@@ -75,12 +75,16 @@ public struct CaptureService: Sendable {
     /// document, event and field), or `capture.store` when the store fails. The digest is
     /// worked out, and the first slices stored, while later slices are being validated.
     public func store(bytes: [UInt8], source: String, actor: String) throws(NodeError) -> (result: CaptureResult, eventCount: Int) {
-        let digest = SHA256.hexHash(bytes)
+        // The digest is worked out after `begin`, while the slices are validated on the other
+        // cores (before it, it held up the validation), and for the audit of a refusal.
+        var digest: String?
         do {
             let document = try begin(bytes: bytes, source: source)
-            return try store(document, digest: digest, source: source, actor: actor)
+            let documentDigest = SHA256.hexHash(bytes)
+            digest = documentDigest
+            return try store(document, digest: documentDigest, source: source, actor: actor)
         } catch {
-            recordRejection(error, source: source, byteCount: bytes.count, digest: digest, actor: actor)
+            recordRejection(error, source: source, byteCount: bytes.count, digest: digest ?? SHA256.hexHash(bytes), actor: actor)
             throw error
         }
     }

@@ -252,7 +252,8 @@ public enum AuditLog {
         } catch let error as CryptoError {
             throw StoreError(code: "store.audit.key-create", reason: error.reason)
         }
-        try database.write { db in
+        // The newest record as sealed, where the anchor starts.
+        let (seq, hash) = try database.write { db -> (Int64, String) in
             let unsealed = try db.prepare("SELECT a.seq, a.hash FROM audit_log a LEFT JOIN audit_seals s ON s.seq = a.seq WHERE s.seq IS NULL ORDER BY a.seq")
                 .rows { ($0.int64(0), $0.text(1) ?? "") }
             for (seq, hash) in unsealed {
@@ -264,13 +265,11 @@ public enum AuditLog {
             if (head == nil && last == nil) || head == "\(seq):\(hash)" {
                 try setHead(db, seq: seq, hash: hash, key: key)
             }
+            return (seq, hash)
         }
         try install(pending, as: path)
-        try database.read { db in
-            db.auditKey = key
-            let (seq, hash) = try db.prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").rows { ($0.int64(0), $0.text(1) ?? "") }.first ?? (0, genesis)
-            try AnchorFile.create(anchorPath, seq: seq, hash: hash, key: key)
-        }
+        try AnchorFile.write(anchorPath, seq: seq, hash: hash, key: key, replacing: false)
+        try database.read { db in db.auditKey = key }
         return key
     }
 
@@ -362,7 +361,7 @@ public enum AuditLog {
             db.pendingAnchor = nil   // the anchor is replaced below, not advanced
             return (from, record, key, db.auditAnchorPath)
         }
-        if let path { try AnchorFile.replace(path, seq: record.seq, hash: record.hash, key: key) }
+        if let path { try AnchorFile.write(path, seq: record.seq, hash: record.hash, key: key, replacing: true) }
         return (from, record.seq)
     }
 
@@ -518,18 +517,12 @@ enum AnchorFile {
         return Array(text.prefix(slotBytes - 1)) + [0x0A]
     }
 
-    static func create(_ path: String, seq: Int64, hash: String, key: AuditKey) throws {
+    /// A new anchor file naming record `seq` (its second slot empty): made with the store,
+    /// or `replacing` the old one (reanchor only).
+    static func write(_ path: String, seq: Int64, hash: String, key: AuditKey, replacing: Bool) throws {
+        let bytes = slot(seq: seq, hash: hash, key: key) + [UInt8](repeating: 0x20, count: slotBytes - 1) + [0x0A]
         do {
-            try SecretFile.create(path, slot(seq: seq, hash: hash, key: key) + [UInt8](repeating: 0x20, count: slotBytes - 1) + [0x0A])
-        } catch let error as CryptoError {
-            throw StoreError(code: "store.audit.anchor", reason: error.reason)
-        }
-    }
-
-    /// A new anchor file in place of the old (reanchor only).
-    static func replace(_ path: String, seq: Int64, hash: String, key: AuditKey) throws {
-        do {
-            try SecretFile.replace(path, slot(seq: seq, hash: hash, key: key) + [UInt8](repeating: 0x20, count: slotBytes - 1) + [0x0A])
+            if replacing { try SecretFile.replace(path, bytes) } else { try SecretFile.create(path, bytes) }
         } catch let error as CryptoError {
             throw StoreError(code: "store.audit.anchor", reason: error.reason)
         }

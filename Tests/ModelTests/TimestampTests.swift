@@ -78,4 +78,17 @@ import Testing
         #expect(!Timestamp.isValidZoneOffset("05:00"))
         #expect(!Timestamp.isValidZoneOffset("+5:00"))
     }
+
+    /// The form capture requires of an event's own times; the calendar is `parse`'s.
+    @Test(arguments: [
+        ("2020-02-01T10:00:00Z", true), ("2020-02-01t10:00:00.123456z", true), ("2020-02-01T10:00:00.5+02:00", true),
+        ("2020-02-30T10:00:00Z", true),            // the form is right; parse refuses the day
+        ("2020-02-01T10:00:60Z", false), ("2020-02-01T24:00:00Z", false), ("2020-02-01T10:00Z", false),
+        ("2020-02-01T10:00:00+0200", false), ("2020-02-01T10:00:00,5Z", false), ("2020-02-01T10:00:00.Z", false),
+        ("2020-02-01T10:00:00", false), ("2020-02-01T10:00:00Z ", false), ("2020-02-01 10:00:00Z", false),
+    ])
+    func rfc3339Form(text: String, valid: Bool) {
+        #expect(Timestamp.hasRFC3339Form(text) == valid, "\(text)")
+    }
 }
+

@@ -223,7 +223,7 @@ public enum EPCISDocumentParser {
         // as RFC 3339; events received from peers and stored raw bytes read again keep the
         // wider form earlier versions accepted, so nothing stored becomes unreadable.
         func timestamp(_ text: String, _ field: String) throws(ModelError) -> Timestamp {
-            guard builder == nil || Timestamp.isRFC3339(text), let t = Timestamp.parse(text) else {
+            guard builder == nil || Timestamp.hasRFC3339Form(text), let t = Timestamp.parse(text) else {
                 throw fail(field, "'\(text)' is not a valid timestamp with a time zone (e.g. 2024-05-01T10:00:00.000+05:00)")
             }
             return t

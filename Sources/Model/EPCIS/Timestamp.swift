@@ -221,14 +221,19 @@ public struct Timestamp: Sendable, Hashable, Comparable {
         return (m <= 2 ? y + 1 : y, m, d)
     }
 
-    /// Whether `text` is an RFC 3339 date-time, the form the EPCIS 2.0 JSON schema gives
-    /// its times (`format: date-time`): `YYYY-MM-DDThh:mm:ss`, an optional fraction after a
-    /// dot, then `Z` or `±hh:mm`; `t` and `z` may be lower case; hours 00–23, seconds 00–59.
-    /// `parse` reads more (ISO 8601 shapes the hash algorithm must also read in extension
-    /// fields, and times stored or sent by earlier versions); capture holds the event's own
-    /// times to this.
-    public static func isRFC3339(_ text: String) -> Bool {
-        let b = Array(text.utf8)
+    /// Whether `text` has the form of an RFC 3339 date-time, the form the EPCIS 2.0 JSON
+    /// schema gives its times (`format: date-time`): `YYYY-MM-DDThh:mm:ss`, an optional
+    /// fraction after a dot, then `Z` or `±hh:mm`; `t` and `z` may be lower case; hours 00–23,
+    /// seconds 00–59. The calendar (month 13, February 30) is `parse`'s to check, which
+    /// reads more (ISO 8601 shapes the hash algorithm must also read in extension fields,
+    /// and times stored or sent by earlier versions); capture holds the event's own times
+    /// to both.
+    static func hasRFC3339Form(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { hasRFC3339Form($0) }
+    }
+
+    private static func hasRFC3339Form(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         func digits(_ range: Range<Int>) -> Bool { range.upperBound <= b.count && b[range].allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
         func at(_ i: Int, _ characters: String) -> Bool { i < b.count && characters.utf8.contains(b[i]) }
         guard digits(0..<4), at(4, "-"), digits(5..<7), at(7, "-"), digits(8..<10), at(10, "Tt"),
@@ -241,9 +246,9 @@ public struct Timestamp: Sendable, Hashable, Comparable {
             while i < b.count, b[i] >= 0x30 && b[i] <= 0x39 { i += 1 }
             guard i > start else { return false }
         }
-        if at(i, "Zz") { return i + 1 == b.count && parse(text) != nil }
+        if at(i, "Zz") { return i + 1 == b.count }
         guard at(i, "+-"), digits(i + 1..<i + 3), at(i + 3, ":"), digits(i + 4..<i + 6) else { return false }
-        return i + 6 == b.count && parse(text) != nil
+        return i + 6 == b.count
     }
 
     /// Whether `text` is a valid `eventTimeZoneOffset` (`±HH:MM`, hours ≤ 14).
