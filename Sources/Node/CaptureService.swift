@@ -22,9 +22,9 @@ public struct CaptureService: Sendable {
     }
 
     /// Reads a file, refusing anything larger than the configured limit before reading it.
-    /// The bytes are read straight into the array the parser takes (through `Data` they
-    /// were held twice at once: +1 copy of the document at the peak), and a file that grows
-    /// past the limit while it is read is refused too.
+    /// The bytes are read straight into the array the parser takes (through `Data` they were
+    /// copied once more), and a file that grows past the limit while it is read is refused
+    /// too.
     public func readDocument(atPath path: String) throws(NodeError) -> [UInt8] {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
@@ -41,22 +41,33 @@ public struct CaptureService: Sendable {
             NodeError(code: "capture.too-large", reason: "\(path): \(formatBytes(size)) is larger than the \(formatBytes(limit)) limit for one document (maxDocumentBytes in node.json)")
         }
         guard Int(info.st_size) <= limit else { throw tooLarge(Int(info.st_size)) }
-        // One byte more than the size, to see a file that grew since fstat.
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size) + 1)
-        var done = 0
-        while done < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + done, $0.count - done) }
-            if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else { throw NodeError(code: "capture.unreadable", reason: "\(path): read failed (\(String(cString: strerror(errno))))") }
-            if count == 0 { break }
-            done += count
-            if done == bytes.count && done <= limit {
-                // The file grew: read on, up to the limit.
-                bytes.append(contentsOf: [UInt8](repeating: 0, count: min(bytes.count, limit + 1 - bytes.count)))
+        // Read into uninitialised capacity (no zero-filling of memory the read overwrites):
+        // the size fstat gave plus one byte, to see a file that grew since; a grown file is
+        // read on in chunks, up to the limit.
+        var failure: Int32 = 0
+        func readChunk(_ capacity: Int) -> [UInt8] {
+            [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+                initialized = 0
+                while initialized < capacity {
+                    let count = read(descriptor, buffer.baseAddress! + initialized, capacity - initialized)
+                    if count < 0 && errno == EINTR { continue }
+                    if count < 0 { failure = errno }
+                    if count <= 0 { break }
+                    initialized += count
+                }
             }
         }
-        guard done <= limit else { throw tooLarge(done) }
-        bytes.removeLast(bytes.count - done)
+        var asked = Int(info.st_size) + 1
+        var bytes = readChunk(asked)
+        var filled = bytes.count == asked   // a full chunk: there may be more
+        while failure == 0 && filled && bytes.count <= limit {
+            asked = min(1 << 20, limit + 1 - bytes.count)
+            let more = readChunk(asked)
+            filled = more.count == asked
+            bytes += more
+        }
+        guard failure == 0 else { throw NodeError(code: "capture.unreadable", reason: "\(path): read failed (\(String(cString: strerror(failure))))") }
+        guard bytes.count <= limit else { throw tooLarge(bytes.count) }
         return bytes
     }
 

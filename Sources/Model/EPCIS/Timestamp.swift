@@ -234,20 +234,25 @@ public struct Timestamp: Sendable, Hashable, Comparable {
     }
 
     private static func hasRFC3339Form(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        func digits(_ range: Range<Int>) -> Bool { range.upperBound <= b.count && b[range].allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
-        func at(_ i: Int, _ characters: String) -> Bool { i < b.count && characters.utf8.contains(b[i]) }
-        guard digits(0..<4), at(4, "-"), digits(5..<7), at(7, "-"), digits(8..<10), at(10, "Tt"),
-              digits(11..<13), at(13, ":"), digits(14..<16), at(16, ":"), digits(17..<19) else { return false }
+        func digits(_ range: Range<Int>) -> Bool {
+            guard range.upperBound <= b.count else { return false }
+            for k in range where b[k] < 0x30 || b[k] > 0x39 { return false }
+            return true
+        }
+        func at(_ i: Int, _ c: UInt8, or other: UInt8? = nil) -> Bool { i < b.count && (b[i] == c || b[i] == other) }
+        let dash = UInt8(ascii: "-"), colon = UInt8(ascii: ":")
+        guard digits(0..<4), at(4, dash), digits(5..<7), at(7, dash), digits(8..<10), at(10, UInt8(ascii: "T"), or: UInt8(ascii: "t")),
+              digits(11..<13), at(13, colon), digits(14..<16), at(16, colon), digits(17..<19) else { return false }
         guard (b[11] - 0x30) * 10 + (b[12] - 0x30) <= 23, (b[17] - 0x30) * 10 + (b[18] - 0x30) <= 59 else { return false }
         var i = 19
-        if at(i, ".") {
+        if at(i, UInt8(ascii: ".")) {
             i += 1
             let start = i
             while i < b.count, b[i] >= 0x30 && b[i] <= 0x39 { i += 1 }
             guard i > start else { return false }
         }
-        if at(i, "Zz") { return i + 1 == b.count }
-        guard at(i, "+-"), digits(i + 1..<i + 3), at(i + 3, ":"), digits(i + 4..<i + 6) else { return false }
+        if at(i, UInt8(ascii: "Z"), or: UInt8(ascii: "z")) { return i + 1 == b.count }
+        guard at(i, UInt8(ascii: "+"), or: UInt8(ascii: "-")), digits(i + 1..<i + 3), at(i + 3, colon), digits(i + 4..<i + 6) else { return false }
         return i + 6 == b.count
     }
 
