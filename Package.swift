@@ -28,7 +28,7 @@ let package = Package(
         ),
 
         // Layers, bottom up. Each imports only what is below it (docs/architecture.md).
-        .target(name: "Core"),
+        .target(name: "Core", swiftSettings: optimizedInDebug),
         .target(name: "Crypto", dependencies: ["Core", "COpenSSL"]),
         .target(name: "Model", dependencies: ["Core", "Crypto"], swiftSettings: optimizedInDebug),
         .target(name: "Policy", dependencies: ["Core", "Model", "Crypto"], swiftSettings: optimizedInDebug),

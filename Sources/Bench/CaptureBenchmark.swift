@@ -107,7 +107,7 @@ public enum CaptureBenchmark {
             values = [.text(event.hashID), .integer(event.declaresError ? 1 : 0), .text(event.type.rawValue),
                       .integer(event.eventTime.epochMilliseconds), .text(event.eventTime.canonicalUTC), .text(event.eventTimeZoneOffset),
                       .integer(0), text(event.action), text(event.bizStep), text(event.disposition), text(event.readPoint),
-                      text(event.bizLocation), .text("urn:fctc:party:KZ"), .blob(event.raw), text(event.parentID),
+                      text(event.bizLocation), .text("urn:fctc:party:KZ"), .blob(event.stored), text(event.parentID),
                       .integer(EventHashKey.of(event.hashID))]
             uims = event.uims.map { ($0.uim, $0.role.rawValue) }
         }

@@ -216,11 +216,19 @@ public final class EventStore: Sendable {
 
     static let eventColumns = "e.id, e.hash_id, e.declares_error, e.type, e.event_time_text, e.event_time, e.time_zone_offset, e.record_time, e.action, e.biz_step, e.disposition, e.read_point, e.biz_location, e.origin, e.raw"
 
-    static func readEvent(_ s: Statement) -> StoredEvent {
-        StoredEvent(rowID: s.int64(0), hashID: s.text(1) ?? "", declaresError: s.int64(2) != 0, type: s.text(3) ?? "",
+    static func readEvent(_ s: Statement) throws -> StoredEvent {
+        try StoredEvent(rowID: s.int64(0), hashID: s.text(1) ?? "", declaresError: s.int64(2) != 0, type: s.text(3) ?? "",
                     eventTime: s.text(4) ?? "", eventTimeMillis: s.int64(5), timeZoneOffset: s.text(6) ?? "", recordTime: s.int64(7),
                     action: s.text(8), bizStep: s.text(9), disposition: s.text(10), readPoint: s.text(11),
-                    bizLocation: s.text(12), origin: s.text(13) ?? "", raw: s.blob(14))
+                    bizLocation: s.text(12), origin: s.text(13) ?? "", raw: unpack(s.blob(14), row: s.int64(0)))
+    }
+
+    /// The raw bytes of a stored `raw` value (`PackedEvent`).
+    static func unpack(_ stored: [UInt8], row: Int64) throws -> [UInt8] {
+        guard let raw = PackedEvent.unpack(stored) else {
+            throw StoreError(code: "store.event.corrupt", reason: "the stored bytes of event row \(row) do not decode; the store file was changed or damaged (restore it from a backup)")
+        }
+        return raw
     }
 
     /// Events matching `query` in `query.order`, at most `query.limit`.
@@ -496,7 +504,7 @@ struct EventInserter {
                 func text(_ range: Range<Int>?) -> Statement.BorrowedValue {
                     range.map { .text(UnsafeRawBufferPointer(rebasing: buffer[$0])) } ?? .value(.null)
                 }
-                try event.raw.withUnsafeBytes { raw in
+                try event.stored.withUnsafeBytes { raw in
                     try insertEvent.withBorrowedParameters([
                         text(hashID), .value(.integer(event.declaresError ? 1 : 0)), text(type),
                         .value(.integer(event.eventTime.epochMilliseconds)), text(time), text(offset), .value(.integer(recordTime)),

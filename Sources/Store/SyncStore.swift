@@ -651,7 +651,7 @@ public struct SyncStore: Sendable {
                 let rows = try db.prepare("""
                     SELECT id, origin, retention_deadline, raw FROM events
                     WHERE retention_deadline IS NOT NULL AND retention_deadline <= ? ORDER BY retention_deadline LIMIT ?
-                    """).bind([.integer(nowMillis), .integer(Int64(batchSize))]).rows { s in (s.int64(0), s.text(1) ?? "", s.int64(2), s.blob(3)) }
+                    """).bind([.integer(nowMillis), .integer(Int64(batchSize))]).rows { s in (s.int64(0), s.text(1) ?? "", s.int64(2), try EventStore.unpack(s.blob(3), row: s.int64(0))) }
                 guard !rows.isEmpty else { return [] }
                 let delete = try db.cached("DELETE FROM events WHERE id = ?")
                 var byOrigin: [String: (Int, Int64)] = [:]

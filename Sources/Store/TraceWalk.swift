@@ -215,7 +215,7 @@ struct TraceWalk {
         let rows = try db.cached("""
             SELECT \(EventStore.eventColumns), e.parent FROM events e WHERE e.id IN (SELECT value FROM json_each(?))
             ORDER BY e.event_time, e.id
-            """).bind([.text(EventStore.jsonList(roles.keys))]).rows { s in (EventStore.readEvent(s), s.text(15)) }
+            """).bind([.text(EventStore.jsonList(roles.keys))]).rows { s in (try EventStore.readEvent(s), s.text(15)) }
         let named = rows.map { Named(event: $0.0, parent: $0.1, roles: roles[$0.0.rowID] ?? []) }
         naming[uim] = named
         return named

@@ -10,6 +10,41 @@ import Model
     let carton = "https://id.gs1.org/01/14870001000018/21/CARTON1"
     let pallet = "https://id.gs1.org/00/048700010000000011"
 
+    /// Raw bytes are stored packed (`PackedEvent`) and read back exactly; a row written
+    /// before packing (the raw JSON itself) reads as it is; a packed value that no longer
+    /// decodes is refused with `store.event.corrupt`, never returned as other bytes.
+    @Test func rawBytesAreStoredPackedAndReadBackExactly() throws {
+        let directory = try TemporaryDirectory()
+        let store = try EventStore(path: directory.path("db.sqlite"))
+        let packs = (1...10).map { "https://id.gs1.org/01/04870001000011/21/PACK\($0)" }
+        let document = Fixtures.document([Fixtures.object(packs), Fixtures.object([pack1], step: "shipping")])
+        _ = try store.capture(document, origin: Fixtures.kazakhstan, actor: "test", source: "a", documentDigest: "d1")
+        let stored = try store.database.read { db in
+            try db.prepare("SELECT raw FROM events ORDER BY id").rows { $0.blob(0) }
+        }
+        #expect(stored.first?.first == 0x01 && stored[0].count < document.events[0].raw.count / 2)
+        #expect(try store.events(matching: EventQuery()).map(\.raw) == document.events.map(\.raw))
+        // As an older build wrote it.
+        try store.database.write { db in
+            try db.prepare("UPDATE events SET raw = ? WHERE id = 1").bind([.blob(document.events[0].raw)]).run()
+        }
+        #expect(try store.events(matching: EventQuery()).map(\.raw) == document.events.map(\.raw))
+        #expect(try store.trace(uim: pack1).levels.isEmpty == false)
+        // Damaged: the block cut short by one byte, so that it no longer decodes.
+        var damaged = stored[1]
+        damaged.removeLast()
+        try store.database.write { db in
+            try db.prepare("UPDATE events SET raw = ? WHERE id = 2").bind([.blob(damaged)]).run()
+        }
+        #expect(throws: StoreError.self) { try store.events(matching: EventQuery()) }
+        do {
+            _ = try store.events(matching: EventQuery())
+        } catch let error as StoreError {
+            #expect(error.code == "store.event.corrupt")
+            #expect(error.reason.contains("row 2"))
+        }
+    }
+
     @Test func captureStoresOnceAndReportsDuplicates() throws {
         let directory = try TemporaryDirectory()
         let store = try EventStore(path: directory.path("db.sqlite"))

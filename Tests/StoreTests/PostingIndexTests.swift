@@ -12,7 +12,7 @@ import Model
     /// Every posting the events of `store` should have, as "uim|event|role" lines.
     func expectedPostings(_ store: EventStore) throws -> [String] {
         try store.database.read { db in
-            try db.prepare("SELECT id, raw FROM events ORDER BY id").rows { s in (s.int64(0), s.blob(1)) }
+            try db.prepare("SELECT id, raw FROM events ORDER BY id").rows { s in (s.int64(0), try EventStore.unpack(s.blob(1), row: s.int64(0))) }
         }.flatMap { id, raw in PostingIndex.references(ofRaw: raw).map { "\($0.uim)|\(id)|\($0.role.rawValue)" } }.sorted()
     }
 

@@ -357,8 +357,11 @@ public enum EPCISDocumentParser {
         }
 
         let hashID = givenHashID ?? builder?.hashID(of: event, in: tape) ?? EventHash.hashID(prehash: "")
-        let raw = Array(tape.bytes[tape.span(event)])
-        return EPCISEvent(type: type, hashID: hashID, parsedBody: body, raw: raw,
+        let span = tape.span(event)
+        let raw = Array(tape.bytes[span])
+        // Packed here, on the validating core, so the store's one writer only binds it.
+        let stored = tape.bytes.withUnsafeBufferPointer { PackedEvent.pack(UnsafeBufferPointer(rebasing: $0[span])) }
+        return EPCISEvent(type: type, hashID: hashID, parsedBody: body, raw: raw, stored: stored,
                           eventTime: eventTime, eventTimeZoneOffset: offset, recordTime: recordTime, action: action,
                           bizStep: bizStep, disposition: disposition, readPoint: readPoint, bizLocation: bizLocation,
                           parentID: parentID.map(canonical), uims: references.references, declaresError: declaresError)

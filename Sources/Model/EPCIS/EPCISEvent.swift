@@ -51,6 +51,8 @@ public struct EPCISEvent: Sendable {
     let parsedBody: JSONObject?
     /// The exact bytes of the event object as received (evidence).
     public let raw: [UInt8]
+    /// `raw` in the form the store keeps (`PackedEvent`).
+    public let stored: [UInt8]
     public let eventTime: Timestamp
     public let eventTimeZoneOffset: String
     public let recordTime: Timestamp?

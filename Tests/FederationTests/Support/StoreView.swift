@@ -37,7 +37,7 @@ struct StoreView {
             var arguments: [SQLValue] = []
             if let origin { sql += " WHERE origin = ?"; arguments.append(.text(origin)) }
             return try db.prepare(sql + " ORDER BY id").bind(arguments).rows { s in
-                Event(hashID: s.text(0) ?? "", declaresError: s.int64(1) != 0, origin: s.text(2) ?? "", raw: s.blob(3),
+                Event(hashID: s.text(0) ?? "", declaresError: s.int64(1) != 0, origin: s.text(2) ?? "", raw: PackedEvent.unpack(s.blob(3)) ?? [],
                       retentionDeadline: s.isNull(4) ? nil : s.int64(4))
             }
         }

@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+import Generator
+@testable import Model
+
+@Suite struct PackedEventTests {
+    /// Every event of a generated supply chain and of the GS1 examples packs and unpacks to
+    /// its exact raw bytes; generated events pack to well under half their size.
+    @Test func eventsUnpackToTheirRawBytes() throws {
+        let generator = try SupplyChainGenerator(SupplyChainConfiguration.configuration(approximateEvents: 3_000, seed: 3))
+        var rawBytes = 0, storedBytes = 0
+        var documents: [EPCISDocument] = []
+        generator.forEachDocument(eventsPerDocument: 1_000) { documents.append(try! EPCISDocumentParser.parse($0, name: "generated")) }
+        let generatedDocuments = documents.count
+        for file in try FileManager.default.contentsOfDirectory(atPath: TestData.gs1Examples.path) where file.hasSuffix(".jsonld") {
+            documents.append(try EPCISDocumentParser.parse(try TestData.bytes(TestData.gs1Examples.appendingPathComponent(file)), name: file))
+        }
+        for (index, document) in documents.enumerated() {
+            for event in document.events {
+                #expect(event.stored == PackedEvent.pack(event.raw))
+                #expect(PackedEvent.unpack(event.stored) == event.raw)
+                #expect(event.stored.count <= event.raw.count)
+                if index < generatedDocuments {
+                    rawBytes += event.raw.count
+                    storedBytes += event.stored.count
+                }
+            }
+        }
+        #expect(generatedDocuments >= 3 && documents.count > generatedDocuments)
+        // Generated events (~1 KB of commissioning and packing) pack to about 30%.
+        #expect(storedBytes * 100 / rawBytes < 45, "\(storedBytes) of \(rawBytes) bytes")
+    }
+
+    /// Rows written before packing hold the raw JSON itself, which reads as it is; so does
+    /// an event too small to gain from packing.
+    @Test func plainBytesReadAsTheyAre() {
+        let event = Array(#"{"type":"ObjectEvent"}"#.utf8)
+        #expect(PackedEvent.unpack(event) == event)
+        let short = Array(#"{"a":1}"#.utf8)
+        #expect(PackedEvent.pack(short) == short)
+        #expect(PackedEvent.unpack([]) == [])
+    }
+
+    /// A packed value whose length or block is damaged is refused, never misread.
+    @Test func damagedPackedValuesAreRefused() {
+        let raw = Array(#"{"type":"ObjectEvent","eventTime":"2024-01-01T00:00:00Z","epcList":["https://id.gs1.org/01/04870001000059/21/A","https://id.gs1.org/01/04870001000059/21/B"],"action":"ADD"}"#.utf8)
+        let stored = PackedEvent.pack(raw)
+        #expect(stored.first == 0x01)
+        #expect(stored.count < raw.count / 2)
+        #expect(PackedEvent.unpack(stored) == raw)
+        // The length off by one either way, missing, or absurd.
+        var longer = stored
+        longer[1] += 1
+        #expect(PackedEvent.unpack(longer) == nil)
+        var shorter = stored
+        shorter[1] -= 1
+        #expect(PackedEvent.unpack(shorter) == nil)
+        #expect(PackedEvent.unpack([0x01]) == nil)
+        #expect(PackedEvent.unpack([0x01, 0x80]) == nil)
+        #expect(PackedEvent.unpack([0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0x00]) == nil)
+        #expect(PackedEvent.unpack([0x01, 0x00, 0x00]) == [])
+        // A block cut short.
+        #expect(PackedEvent.unpack(Array(stored.dropLast())) == nil)
+    }
+}
