@@ -469,59 +469,64 @@ struct EventInserter {
 
     /// Inserts `events`; `contextIDs[i]` (or `contextID` for all) names event *i*'s `@context`.
     mutating func add(_ events: [EPCISEvent], contextIDs: [Int64?]?, contextID: Int64?) throws {
-        for (index, event) in events.enumerated() {
-            result.eventHashIDs.append(event.hashID)
-            let key = EventHashKey.of(event.hashID)
-            findEvent.reset()
-            try findEvent.bind(.integer(key), at: 1)
-            try findEvent.bind(.text(event.hashID), at: 2)
-            try findEvent.bind(.integer(event.declaresError ? 1 : 0), at: 3)
-            if try findEvent.step() {
-                findEvent.reset()
-                rowIDs.append(0)
-                result.duplicates += 1
-                result.duplicateIDs.append(event.hashID)
-                continue
-            }
-            findEvent.reset()
-            insertEvent.reset()
-            // The row's text goes into one buffer SQLite reads in place while inserting
-            // (binding each value made SQLite allocate and copy it: 2% of capture, on the
-            // writer's thread), then the raw bytes are bound where they are.
-            texts.removeAll(keepingCapacity: true)
-            func stage(_ text: String?) -> Range<Int>? {
-                guard var text else { return nil }
-                let start = texts.count
-                text.withUTF8 { texts.append(contentsOf: $0) }
-                return start..<texts.count
-            }
-            let hashID = stage(event.hashID), type = stage(event.type.rawValue), time = stage(event.eventTime.canonicalUTC)
-            let offset = stage(event.eventTimeZoneOffset), action = stage(event.action), bizStep = stage(event.bizStep)
-            let disposition = stage(event.disposition), readPoint = stage(event.readPoint), bizLocation = stage(event.bizLocation)
-            let origin = stage(self.origin), parent = stage(event.parentID)
-            let context = contextIDs.map { $0[index] } ?? contextID
-            try texts.withUnsafeBytes { buffer in
-                func text(_ range: Range<Int>?) -> Statement.BorrowedValue {
-                    range.map { .text(UnsafeRawBufferPointer(rebasing: buffer[$0])) } ?? .value(.null)
-                }
-                try event.stored.withUnsafeBytes { raw in
-                    try insertEvent.withBorrowedParameters([
-                        text(hashID), .value(.integer(event.declaresError ? 1 : 0)), text(type),
-                        .value(.integer(event.eventTime.epochMilliseconds)), text(time), text(offset), .value(.integer(recordTime)),
-                        text(action), text(bizStep), text(disposition), text(readPoint), text(bizLocation), text(origin),
-                        .value(context.map(SQLValue.integer) ?? .null), .blob(raw), .value(retentionDeadline.map(SQLValue.integer) ?? .null),
-                        text(parent), .value(.integer(key)),
-                    ]) { try insertEvent.run() }
-                }
-            }
-            let rowID = db.lastInsertRowID
-            if rowID <= lastRowID { rowIDsGrow = false }
-            lastRowID = rowID
-            rowIDs.append(rowID)
-            result.captured += 1
-            result.capturedIDs.append(event.hashID)
+        // Each event is borrowed in place: a `for event in events` copy retained and released
+        // every field of every event (4% of the writer's time).
+        for index in events.indices {
+            try add(events[index], context: contextIDs.map { $0[index] } ?? contextID)
         }
         added.append(events)
+    }
+
+    private mutating func add(_ event: borrowing EPCISEvent, context: Int64?) throws {
+        result.eventHashIDs.append(event.hashID)
+        let key = EventHashKey.of(event.hashID)
+        findEvent.reset()
+        try findEvent.bind(.integer(key), at: 1)
+        try findEvent.bind(.text(event.hashID), at: 2)
+        try findEvent.bind(.integer(event.declaresError ? 1 : 0), at: 3)
+        if try findEvent.step() {
+            findEvent.reset()
+            rowIDs.append(0)
+            result.duplicates += 1
+            result.duplicateIDs.append(event.hashID)
+            return
+        }
+        findEvent.reset()
+        insertEvent.reset()
+        // The row's text goes into one buffer SQLite reads in place while inserting
+        // (binding each value made SQLite allocate and copy it: 2% of capture, on the
+        // writer's thread), then the raw bytes are bound where they are.
+        texts.removeAll(keepingCapacity: true)
+        func stage(_ text: String?) -> Range<Int>? {
+            guard var text else { return nil }
+            let start = texts.count
+            text.withUTF8 { texts.append(contentsOf: $0) }
+            return start..<texts.count
+        }
+        let hashID = stage(event.hashID), type = stage(event.type.rawValue), time = stage(event.eventTime.canonicalUTC)
+        let offset = stage(event.eventTimeZoneOffset), action = stage(event.action), bizStep = stage(event.bizStep)
+        let disposition = stage(event.disposition), readPoint = stage(event.readPoint), bizLocation = stage(event.bizLocation)
+        let origin = stage(self.origin), parent = stage(event.parentID)
+        try texts.withUnsafeBytes { buffer in
+            func text(_ range: Range<Int>?) -> Statement.BorrowedValue {
+                range.map { .text(UnsafeRawBufferPointer(rebasing: buffer[$0])) } ?? .value(.null)
+            }
+            try event.stored.withUnsafeBytes { raw in
+                try insertEvent.withBorrowedParameters([
+                    text(hashID), .value(.integer(event.declaresError ? 1 : 0)), text(type),
+                    .value(.integer(event.eventTime.epochMilliseconds)), text(time), text(offset), .value(.integer(recordTime)),
+                    text(action), text(bizStep), text(disposition), text(readPoint), text(bizLocation), text(origin),
+                    .value(context.map(SQLValue.integer) ?? .null), .blob(raw), .value(retentionDeadline.map(SQLValue.integer) ?? .null),
+                    text(parent), .value(.integer(key)),
+                ]) { try insertEvent.run() }
+            }
+        }
+        let rowID = db.lastInsertRowID
+        if rowID <= lastRowID { rowIDsGrow = false }
+        lastRowID = rowID
+        rowIDs.append(rowID)
+        result.captured += 1
+        result.capturedIDs.append(event.hashID)
     }
 
     /// Writes the batch's postings into the UIM index as one sorted run; the batch's counts.
@@ -537,7 +542,7 @@ struct EventInserter {
     func packedBlocks(presorted: ReferenceKeys?) -> (blocks: [PostingIndex.Block], presortedUsed: Bool) {
         let rowIDs = self.rowIDs
         var references = 0
-        for events in added { for event in events { references += event.uims.count } }
+        for events in added { for index in events.indices { references += events[index].uims.count } }
         if let presorted, presorted.isSorted, rowIDsGrow, presorted.keys.count == references,
            presorted.keys.allSatisfy({ $0.number >= 0 && $0.number < Int64(rowIDs.count) }) {
             let blocks = PostingIndex.blocks(of: presorted) { position in
@@ -549,11 +554,11 @@ struct EventInserter {
         var keys = ReferenceKeys(expectedCount: references)
         var position = 0
         for events in added {
-            for event in events {
+            for index in events.indices {
                 defer { position += 1 }
                 let id = rowIDs[position]
                 guard id != 0 else { continue }
-                for reference in event.uims { keys.add(uim: reference.uim, number: id, role: reference.role.rawValue) }
+                for reference in events[index].uims { keys.add(uim: reference.uim, number: id, role: reference.role.rawValue) }
             }
         }
         keys.sort()

@@ -357,11 +357,10 @@ public enum EPCISDocumentParser {
         }
 
         let hashID = givenHashID ?? builder?.hashID(of: event, in: tape) ?? EventHash.hashID(prehash: "")
-        let span = tape.span(event)
-        let raw = Array(tape.bytes[span])
         // Packed here, on the validating core, so the store's one writer only binds it.
+        let span = tape.span(event)
         let stored = tape.bytes.withUnsafeBufferPointer { PackedEvent.pack(UnsafeBufferPointer(rebasing: $0[span])) }
-        return EPCISEvent(type: type, hashID: hashID, parsedBody: body, raw: raw, stored: stored,
+        return EPCISEvent(type: type, hashID: hashID, parsedBody: body, stored: stored,
                           eventTime: eventTime, eventTimeZoneOffset: offset, recordTime: recordTime, action: action,
                           bizStep: bizStep, disposition: disposition, readPoint: readPoint, bizLocation: bizLocation,
                           parentID: parentID.map(canonical), uims: references.references, declaresError: declaresError)

@@ -49,9 +49,14 @@ public struct EPCISEvent: Sendable {
         return parsed?.objectValue ?? JSONObject([])
     }
     let parsedBody: JSONObject?
-    /// The exact bytes of the event object as received (evidence).
-    public let raw: [UInt8]
-    /// `raw` in the form the store keeps (`PackedEvent`).
+    /// The exact bytes of the event object as received (evidence), unpacked from `stored`
+    /// on each use (an event keeps one copy of its bytes: a second was an allocation and a
+    /// copy of every event captured).
+    public var raw: [UInt8] {
+        guard let raw = PackedEvent.unpack(stored) else { preconditionFailure("an event's own packed bytes did not unpack") }
+        return raw
+    }
+    /// The raw bytes in the form the store keeps (`PackedEvent`).
     public let stored: [UInt8]
     public let eventTime: Timestamp
     public let eventTimeZoneOffset: String
