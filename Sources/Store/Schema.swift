@@ -231,5 +231,10 @@ public enum Schema {
         CREATE TRIGGER audit_seals_no_delete BEFORE DELETE ON audit_seals
             BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
         """),
+        // No schema change: from here on `events.raw` may hold packed values (`PackedEvent`:
+        // marker 0x01, length, LZ block), which builds before this one would misread. Its
+        // record makes those builds refuse the store ("store.migration.unknown") instead.
+        // Rows written before keep their plain JSON, which reads as it is.
+        Migration("0013-packed-raw", "-- events.raw: PackedEvent values from here on (Sources/Model/EPCIS/PackedEvent.swift)"),
     ])
 }
