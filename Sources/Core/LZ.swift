@@ -49,25 +49,34 @@ public enum LZ {
 
     /// `input` coded as one block, or nil when that would not be shorter than `input`.
     public static func compress(_ input: UnsafeBufferPointer<UInt8>, dictionary: Dictionary) -> [UInt8]? {
-        let n = input.count
-        guard n > minimumMatch, let source = input.baseAddress else { return nil }
-        // Worst case (no match) is the literals plus their length bytes and one token.
-        let capacity = n + n / 255 + 16
-        var shorter = false
-        let block = [UInt8](unsafeUninitializedCapacity: capacity) { out, count in
-            count = dictionary.bytes.withUnsafeBufferPointer { d in
-                dictionary.table.withUnsafeBufferPointer { dt in
-                    compress(source, n, d, dt, out.baseAddress!)
-                }
-            }
-            shorter = count < n
-        }
-        return shorter ? block : nil
+        let block = encode(input, dictionary: dictionary)
+        return block.count < input.count ? block : nil
     }
 
-    /// Decodes a block of `count` bytes, or nil when `block` is not exactly that.
+    /// `input` coded as one block, whatever its length (an empty input is one token).
+    public static func encode(_ input: UnsafeBufferPointer<UInt8>, dictionary: Dictionary) -> [UInt8] {
+        let n = input.count
+        // Worst case (no match) is the literals plus their length bytes and one token.
+        let capacity = n + n / 255 + 16
+        return [UInt8](unsafeUninitializedCapacity: capacity) { out, count in
+            count = dictionary.bytes.withUnsafeBufferPointer { d in
+                dictionary.table.withUnsafeBufferPointer { dt in
+                    compress(input.baseAddress ?? UnsafePointer(out.baseAddress!), n, d, dt, out.baseAddress!)
+                }
+            }
+        }
+    }
+
+    /// The most bytes a block of `blockCount` bytes can decode to: each byte of a length
+    /// adds at most 255, and a token with its offset at most 15 + 19.
+    public static func maximumDecodedCount(blockCount: Int) -> Int {
+        blockCount.multipliedReportingOverflow(by: 255).overflow ? .max : blockCount * 255 + 34
+    }
+
+    /// Decodes a block of `count` bytes, or nil when `block` is not exactly that. A count
+    /// the block cannot reach is refused before anything is allocated for it.
     public static func decompress(_ block: UnsafeBufferPointer<UInt8>, count: Int, dictionary: Dictionary) -> [UInt8]? {
-        guard count >= 0 else { return nil }
+        guard count >= 0, count <= maximumDecodedCount(blockCount: block.count) else { return nil }
         var ok = false
         let output = [UInt8](unsafeUninitializedCapacity: count) { out, written in
             written = 0

@@ -49,6 +49,18 @@ private struct Draws: RandomNumberGenerator {
         }
     }
 
+    /// `encode` codes any input, however short or incompressible, as a block that decodes.
+    @Test func encodeCodesAnyInput() {
+        var draws = Draws(state: 9)
+        for count in [0, 1, 2, 3, 4, 5, 17, 300] {
+            let input = (0..<count).map { _ in UInt8.random(in: 0...255, using: &draws) }
+            for dictionary in [LZ.Dictionary.none, Self.dictionary] {
+                let block = input.withUnsafeBufferPointer { LZ.encode($0, dictionary: dictionary) }
+                #expect(block.withUnsafeBufferPointer { LZ.decompress($0, count: count, dictionary: dictionary) } == input)
+            }
+        }
+    }
+
     @Test func repetitiveInputShrinksAndRandomInputIsNotCoded() {
         let repetitive = [UInt8](repeating: 0x61, count: 10_000)
         let block = repetitive.withUnsafeBufferPointer { LZ.compress($0, dictionary: .none) }
@@ -99,6 +111,18 @@ private struct Draws: RandomNumberGenerator {
         #expect(decode([], 0) == nil)
         #expect(decode([0xF0, 255], 300) == nil)
         #expect(decode([0x0F, 1, 0, 255, 255, 255, 255], 20) == nil)
+        // A count no block of that size can reach is refused before any allocation.
+        #expect(decode([0x00], Int.max) == nil)
+        #expect(decode([0x00], 1 << 40) == nil)
+    }
+
+    /// The bound is tight enough to be safe and loose enough for the longest runs: a block
+    /// of one repeated byte decodes to its count, which stays under the bound.
+    @Test func theLargestExpansionIsWithinTheBound() {
+        let run = [UInt8](repeating: 0x61, count: 1 << 20)
+        let block = run.withUnsafeBufferPointer { LZ.compress($0, dictionary: .none) }!
+        #expect(run.count <= LZ.maximumDecodedCount(blockCount: block.count))
+        #expect(block.withUnsafeBufferPointer { LZ.decompress($0, count: run.count, dictionary: .none) } == run)
     }
 
     /// Every strict prefix of a block, and every block with one byte changed, is refused or

@@ -41,6 +41,16 @@ import Generator
         #expect(PackedEvent.unpack([]) == [])
     }
 
+    /// Bytes that start with the marker cannot be kept plain (they would read as a packed
+    /// value): they are packed whatever their length (found by Fuzz/run-pack-fuzz.sh).
+    @Test func bytesStartingWithTheMarkerArePackedWhateverTheirLength() {
+        for raw: [UInt8] in [[0x01], [0x01, 0x01], [0x01, 0x10, 0x01], [0x01] + Array("{\"type\"}".utf8), [0x01] + [UInt8](repeating: 0x7B, count: 300)] {
+            let stored = PackedEvent.pack(raw)
+            #expect(stored.first == 0x01)
+            #expect(PackedEvent.unpack(stored) == raw, "\(raw.count) bytes")
+        }
+    }
+
     /// A packed value whose length or block is damaged is refused, never misread.
     @Test func damagedPackedValuesAreRefused() {
         let raw = Array(#"{"type":"ObjectEvent","eventTime":"2024-01-01T00:00:00Z","epcList":["https://id.gs1.org/01/04870001000059/21/A","https://id.gs1.org/01/04870001000059/21/B"],"action":"ADD"}"#.utf8)

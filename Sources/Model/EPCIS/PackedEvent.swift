@@ -21,9 +21,13 @@ public enum PackedEvent {
     /// The longest event the stored form describes (an event is at most a document).
     public static let maximumCount = 1 << 31
 
-    /// `raw` in stored form.
+    /// `raw` in stored form: packed when that is shorter, or when plain bytes would read as
+    /// a packed value (they start with the marker; an event's JSON never does).
     public static func pack(_ raw: UnsafeBufferPointer<UInt8>) -> [UInt8] {
-        guard let block = LZ.compress(raw, dictionary: dictionary1) else { return Array(raw) }
+        let ambiguous = raw.first == dictionary1Marker
+        guard let block = ambiguous ? LZ.encode(raw, dictionary: dictionary1) : LZ.compress(raw, dictionary: dictionary1) else {
+            return Array(raw)
+        }
         var out: [UInt8] = []
         out.reserveCapacity(block.count + 6)
         out.append(dictionary1Marker)
@@ -31,7 +35,7 @@ public enum PackedEvent {
         while n >= 0x80 { out.append(UInt8(n & 0x7F) | 0x80); n >>= 7 }
         out.append(UInt8(n))
         out += block
-        return out.count < raw.count ? out : Array(raw)
+        return out.count < raw.count || ambiguous ? out : Array(raw)
     }
 
     public static func pack(_ raw: [UInt8]) -> [UInt8] {
