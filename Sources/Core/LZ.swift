@@ -1,5 +1,5 @@
 /// A small LZ77 byte coder with a preset dictionary: what the store uses to keep captured
-/// events' raw bytes in about a third of their size (docs/performance.md, "capture").
+/// events' raw bytes in about a third of their size (docs/performance.md, "capture", eleventh session).
 ///
 /// **Format** (a block; its length and the dictionary are known to the reader from
 /// elsewhere): a sequence of *sequences*, each
@@ -18,7 +18,9 @@
 ///
 /// The decoder checks every length and offset against its input, the expected output
 /// length and the virtual stream, and returns nil for anything else: a block read from a
-/// file is hostile until decoded (Fuzz/run-lz-fuzz.sh).
+/// file is hostile until decoded (Fuzz/run-pack-fuzz.sh). It detects a block that does not
+/// decode to exactly its length, not every change: damage that still decodes gives other
+/// bytes (as a changed byte of plain text would); the event hash ID is what proves them.
 public enum LZ {
     /// The longest back reference a block can express.
     public static let window = 65_535
@@ -104,7 +106,7 @@ public enum LZ {
                     var literals = token >> 4
                     if literals == 15 { guard let l = extended(15) else { return false }; literals = l }
                     guard literals <= end - ip, literals <= count - op else { return false }
-                    if literals > 0 { (out.baseAddress! + op).update(from: ip, count: literals) }
+                    if literals > 0 { (out.baseAddress! + op).initialize(from: ip, count: literals) }
                     ip += literals
                     op += literals
                     if ip == end { return token & 15 == 0 && op == count }
@@ -119,7 +121,7 @@ public enum LZ {
                     if from < 0 {
                         // The match starts in the dictionary (and may run on into the output).
                         let inDictionary = min(remaining, -from)
-                        (out.baseAddress! + op).update(from: d.baseAddress! + d.count + from, count: inDictionary)
+                        (out.baseAddress! + op).initialize(from: d.baseAddress! + d.count + from, count: inDictionary)
                         op += inDictionary
                         remaining -= inDictionary
                         from = 0
@@ -127,7 +129,7 @@ public enum LZ {
                     if remaining > 0 {
                         let o = out.baseAddress!
                         if op - from >= remaining {
-                            (o + op).update(from: o + from, count: remaining)
+                            (o + op).initialize(from: o + from, count: remaining)
                             op += remaining
                         } else {
                             // Overlapping: each byte may be one this match just wrote.
@@ -182,7 +184,7 @@ public enum LZ {
                 let m = length == 0 ? 0 : length - minimumMatch
                 out[op] = UInt8(min(literals, 15) << 4 | min(m, 15)); op += 1
                 if literals >= 15 { putLength(literals - 15) }
-                (out + op).update(from: s + anchor, count: literals)
+                (out + op).initialize(from: s + anchor, count: literals)
                 op += literals
                 guard length > 0 else { return }
                 out[op] = UInt8(offset & 0xFF); out[op + 1] = UInt8(offset >> 8); op += 2

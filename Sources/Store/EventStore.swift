@@ -217,10 +217,19 @@ public final class EventStore: Sendable {
     static let eventColumns = "e.id, e.hash_id, e.declares_error, e.type, e.event_time_text, e.event_time, e.time_zone_offset, e.record_time, e.action, e.biz_step, e.disposition, e.read_point, e.biz_location, e.origin, e.raw"
 
     static func readEvent(_ s: Statement) throws -> StoredEvent {
-        try StoredEvent(rowID: s.int64(0), hashID: s.text(1) ?? "", declaresError: s.int64(2) != 0, type: s.text(3) ?? "",
+        try readEvent(s, unreadableRawAsEmpty: false)
+    }
+
+    /// `readEvent`, or with `unreadableRawAsEmpty`, an event whose stored bytes do not
+    /// unpack with empty `raw` (for the sync cutter, which skips events it cannot parse,
+    /// as it always did, rather than stop every stream at one damaged row).
+    static func readEvent(_ s: Statement, unreadableRawAsEmpty: Bool) throws -> StoredEvent {
+        let stored = s.blob(14)
+        let raw = unreadableRawAsEmpty ? (PackedEvent.unpack(stored) ?? []) : try unpack(stored, row: s.int64(0))
+        return StoredEvent(rowID: s.int64(0), hashID: s.text(1) ?? "", declaresError: s.int64(2) != 0, type: s.text(3) ?? "",
                     eventTime: s.text(4) ?? "", eventTimeMillis: s.int64(5), timeZoneOffset: s.text(6) ?? "", recordTime: s.int64(7),
                     action: s.text(8), bizStep: s.text(9), disposition: s.text(10), readPoint: s.text(11),
-                    bizLocation: s.text(12), origin: s.text(13) ?? "", raw: unpack(s.blob(14), row: s.int64(0)))
+                    bizLocation: s.text(12), origin: s.text(13) ?? "", raw: raw)
     }
 
     /// The raw bytes of a stored `raw` value (`PackedEvent`).

@@ -268,7 +268,7 @@ public struct SyncStore: Sendable {
     public func localEvents(origin: String, after cursor: Int64, limit: Int) throws -> [StoredEvent] {
         try database.read { db in
             try db.cached("SELECT \(EventStore.eventColumns) FROM events e WHERE e.id > ? AND e.origin = ? ORDER BY e.id LIMIT ?")
-                .bind([.integer(cursor), .text(origin), .integer(Int64(limit))]).rows(EventStore.readEvent)
+                .bind([.integer(cursor), .text(origin), .integer(Int64(limit))]).rows { try EventStore.readEvent($0, unreadableRawAsEmpty: true) }
         }
     }
 
@@ -651,10 +651,12 @@ public struct SyncStore: Sendable {
                 let rows = try db.prepare("""
                     SELECT id, origin, retention_deadline, raw FROM events
                     WHERE retention_deadline IS NOT NULL AND retention_deadline <= ? ORDER BY retention_deadline LIMIT ?
-                    """).bind([.integer(nowMillis), .integer(Int64(batchSize))]).rows { s in (s.int64(0), s.text(1) ?? "", s.int64(2), try EventStore.unpack(s.blob(3), row: s.int64(0))) }
+                    """).bind([.integer(nowMillis), .integer(Int64(batchSize))]).rows { s in (s.int64(0), s.text(1) ?? "", s.int64(2), PackedEvent.unpack(s.blob(3)) ?? []) }
                 guard !rows.isEmpty else { return [] }
                 let delete = try db.cached("DELETE FROM events WHERE id = ?")
                 var byOrigin: [String: (Int, Int64)] = [:]
+                // A row whose bytes do not unpack gives [] here: `remove` then finds its
+                // postings by reading the index, and the row still goes.
                 for (id, origin, deadline, raw) in rows {
                     try PostingIndex.remove(db, eventID: id, raw: raw)
                     delete.reset()

@@ -31,6 +31,34 @@ import Generator
         #expect(storedBytes * 100 / rawBytes < 45, "\(storedBytes) of \(rawBytes) bytes")
     }
 
+    /// Dictionary 1 is part of the store's format: a value packed by this version must
+    /// unpack to the same bytes in every later one. If this fails, the dictionary or the
+    /// decoder changed, and stores already written would read wrong bytes: give a new
+    /// dictionary a new marker instead (`PackedEvent`).
+    @Test func aValuePackedByThisVersionUnpacksForever() {
+        let event = #"{"type":"ObjectEvent","eventTime":"2025-03-03T01:34:44.646Z","eventTimeZoneOffset":"+05:00","epcList":["https://id.gs1.org/01/04870001000059/21/770EJ4ZI5Z","https://id.gs1.org/01/04870001000059/21/INKKLJ7WUQ"],"action":"ADD","bizStep":"commissioning","disposition":"active","readPoint":{"id":"https://id.gs1.org/414/4870001000110"},"bizLocation":{"id":"https://id.gs1.org/414/4870001000011"},"ilmd":{"tt:manufactureCountry":"KZ","tt:brand":"Saryarka"}}"#
+        let stored = "01c4030fa30113ff05352d30332d30335430313a33343a34342e363436a301091235a3010f49010ff00b343837303030313030303035392f32312f373730454a345a49355f000fb700000064010d3500a9494e4b4b4c4a375755517f010c6d010f5b060b00a401018e060f6e01160688003f3131307b011c063c00303031313c001f6984040c104b110107cf03b05361727961726b61227d7d"
+        var bytes: [UInt8] = []
+        var index = stored.startIndex
+        while index < stored.endIndex {
+            let next = stored.index(index, offsetBy: 2)
+            bytes.append(UInt8(stored[index..<next], radix: 16)!)
+            index = next
+        }
+        #expect(PackedEvent.unpack(bytes) == Array(event.utf8))
+        #expect(PackedEvent.dictionary1.bytes.count == 3_332)
+    }
+
+    /// Raw bytes longer than `maximumCount` are kept plain; a packed value claiming more is
+    /// refused before anything is allocated for it.
+    @Test func theLengthIsBounded() {
+        let long = Array("{\"a\":\"".utf8) + [UInt8](repeating: 0x61, count: PackedEvent.maximumCount) + Array("\"}".utf8)
+        #expect(PackedEvent.pack(long) == long)
+        // 0x01, LEB128 2^31, a one-token block.
+        #expect(PackedEvent.unpack([0x01, 0x80, 0x80, 0x80, 0x80, 0x08, 0x00]) == nil)
+        #expect(PackedEvent.unpack([0x01, 0x80, 0x80, 0x80, 0x20, 0x00]) == nil)
+    }
+
     /// Rows written before packing hold the raw JSON itself, which reads as it is; so does
     /// an event too small to gain from packing.
     @Test func plainBytesReadAsTheyAre() {

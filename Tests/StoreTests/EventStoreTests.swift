@@ -12,7 +12,7 @@ import Model
 
     /// Raw bytes are stored packed (`PackedEvent`) and read back exactly; a row written
     /// before packing (the raw JSON itself) reads as it is; a packed value that no longer
-    /// decodes is refused with `store.event.corrupt`, never returned as other bytes.
+    /// decodes is refused by queries with `store.event.corrupt`.
     @Test func rawBytesAreStoredPackedAndReadBackExactly() throws {
         let directory = try TemporaryDirectory()
         let store = try EventStore(path: directory.path("db.sqlite"))

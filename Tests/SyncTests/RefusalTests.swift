@@ -24,6 +24,21 @@ struct RefusalTests {
         return (kz, ua, deltas)
     }
 
+    /// A local event whose stored bytes no longer unpack is skipped by the cutter (as one it
+    /// cannot parse always was), and the events after it still go out.
+    @Test func theCutterSkipsADamagedRowAndGoesOn() throws {
+        let kz = try SyncNode(Parties.kz, agreements: [Agreements.bilateral], limits: CutLimits(maxEvents: 1))
+        try kz.capture((1...3).map { Events.commissioning($0) })
+        let first = try kz.count("SELECT min(id) FROM events")
+        try kz.store.database.write { db in
+            try db.prepare("UPDATE events SET raw = ? WHERE id = ?").bind([.blob([0x01, 0xFF, 0x00]), .integer(Int64(first))]).run()
+        }
+        let local = try kz.sync.localEvents(origin: Parties.kz.urn, after: 0, limit: 10)
+        #expect(local.map(\.raw.isEmpty) == [true, false, false])
+        let deltas = try kz.cut()
+        #expect(deltas.count == 2)
+    }
+
     /// The refusal has `code`, and it is the newest row of delta_rejections and the newest
     /// `delta.reject` audit record, naming `peer`.
     static func expectRefused(_ outcome: ReceiveOutcome, _ code: String, at node: SyncNode, peer: String = Parties.kz.urn,

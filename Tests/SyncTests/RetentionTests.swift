@@ -55,6 +55,22 @@ struct RetentionTests {
         #expect(try ua.events().count == 2)
     }
 
+    @Test("An expired event whose stored bytes no longer unpack still goes, with its UIM rows")
+    func damagedRowIsPurged() throws {
+        let (kz, ua, deltas) = try RefusalTests.pair(deltas: 2)
+        for delta in deltas { #expect(ua.receive(try kz.parcel(delta)).appliedEvents == 1) }
+        let kzURN = Parties.kz.urn
+        let damaged = try ua.count("SELECT min(id) FROM events WHERE origin = ?", [.text(kzURN)])
+        try ua.store.database.write { db in
+            try db.prepare("UPDATE events SET raw = ? WHERE id = ?").bind([.blob([0x01, 0xFF, 0x00]), .integer(Int64(damaged))]).run()
+        }
+        #expect(throws: StoreError.self) { try ua.events() }
+        let batches = try ua.sync.purgeExpired(now: Date().addingTimeInterval(86_400 * 3650))
+        #expect(batches.map(\.deleted) == [2])
+        #expect(try ua.count("SELECT count(*) FROM events WHERE origin = ?", [.text(kzURN)]) == 0)
+        #expect(try ua.count("SELECT count(*) FROM uims WHERE event_id NOT IN (SELECT id FROM events)") == 0)
+    }
+
     @Test("The origin's purge never touches its own events")
     func originKeepsItsOwn() throws {
         let (kz, ua, deltas) = try RefusalTests.pair(deltas: 2)

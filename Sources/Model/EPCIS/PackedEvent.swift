@@ -4,11 +4,11 @@ import Core
 /// coded with `LZ` and a dictionary of EPCIS 2.0 JSON (member names, CBV words, GS1
 /// Digital Link and EPC URI prefixes, the tobacco extension of DESIGN §5), which makes a
 /// typical event about a third of its size. The bytes of the raw JSON were 70% of each
-/// stored row and the writer's floor (docs/performance.md, "capture").
+/// stored row and the writer's floor (docs/performance.md, "capture", eleventh session).
 ///
 /// Stored form:
 /// - first byte `0x01`: packed with dictionary 1; an unsigned LEB128 length (the raw
-///   bytes' count, at most `maximumCount`), then one `LZ` block;
+///   bytes' count, at most `maximumCount`: 64 MiB), then one `LZ` block;
 /// - anything else: the raw bytes as they are (an event object's JSON starts with `{`,
 ///   never with `0x01`): what rows written before packing hold, and an event that does not
 ///   get shorter.
@@ -18,14 +18,23 @@ import Core
 public enum PackedEvent {
     /// Marker of a block coded with `dictionary1`.
     static let dictionary1Marker: UInt8 = 0x01
-    /// The longest event the stored form describes (an event is at most a document).
-    public static let maximumCount = 1 << 31
+    /// The longest raw bytes kept packed (longer ones are kept plain): a damaged or forged
+    /// length cannot make a reader allocate more than this.
+    public static let maximumCount = 64 << 20
 
     /// `raw` in stored form: packed when that is shorter, or when plain bytes would read as
-    /// a packed value (they start with the marker; an event's JSON never does).
+    /// a packed value (they start with the marker; an event's JSON never does, and such
+    /// bytes must not be longer than `maximumCount`). The packed form is decoded again
+    /// before it is returned: a coder fault would store plain bytes, never wrong ones.
     public static func pack(_ raw: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         let ambiguous = raw.first == dictionary1Marker
-        guard let block = ambiguous ? LZ.encode(raw, dictionary: dictionary1) : LZ.compress(raw, dictionary: dictionary1) else {
+        precondition(!ambiguous || raw.count <= maximumCount, "bytes starting with the packed marker are too long to pack")
+        guard raw.count <= maximumCount,
+              let block = ambiguous ? LZ.encode(raw, dictionary: dictionary1) : LZ.compress(raw, dictionary: dictionary1),
+              let decoded = block.withUnsafeBufferPointer({ LZ.decompress($0, count: raw.count, dictionary: dictionary1) }),
+              decoded.withUnsafeBufferPointer({ compareBytes($0, raw) }) == 0
+        else {
+            precondition(!ambiguous, "bytes starting with the packed marker did not pack")
             return Array(raw)
         }
         var out: [UInt8] = []
