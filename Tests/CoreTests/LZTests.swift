@@ -16,9 +16,16 @@ private struct Draws: RandomNumberGenerator {
 @Suite struct LZTests {
     static let dictionary = LZ.Dictionary(Array(#"{"type":"ObjectEvent","epcList":["https://id.gs1.org/01/"],"action":"ADD"}"#.utf8))
 
+    /// `input` coded by `encode` decodes to itself; so does `compress`'s block, which is
+    /// shorter, when there is one.
     private func roundTrip(_ input: [UInt8], _ dictionary: LZ.Dictionary, sourceLocation: SourceLocation = #_sourceLocation) {
-        let block = input.withUnsafeBufferPointer { LZ.compress($0, dictionary: dictionary) }
-        guard let block else { return }
+        let encoded = input.withUnsafeBufferPointer { LZ.encode($0, dictionary: dictionary) }
+        #expect(encoded.withUnsafeBufferPointer { LZ.decompress($0, count: input.count, dictionary: dictionary) } == input,
+                "\(input.count) bytes", sourceLocation: sourceLocation)
+        guard let block = input.withUnsafeBufferPointer({ LZ.compress($0, dictionary: dictionary) }) else {
+            #expect(encoded.count >= input.count, "compress gave nothing though encode was shorter", sourceLocation: sourceLocation)
+            return
+        }
         #expect(block.count < input.count, sourceLocation: sourceLocation)
         let back = block.withUnsafeBufferPointer { LZ.decompress($0, count: input.count, dictionary: dictionary) }
         #expect(back == input, "\(input.count) bytes", sourceLocation: sourceLocation)
