@@ -10,3 +10,19 @@ build_module() {
     swiftc "${FUZZ_FLAGS[@]}" -emit-module -emit-module-path "$FUZZ_BUILD/$name.swiftmodule" -emit-library -static \
         -module-name "$name" -o "$FUZZ_BUILD/lib$name.a" "$@"
 }
+
+# fuzz_workspace NAME: Fuzz/NAME/findings exists, and $work is a fresh directory (removed
+# when the script exits) seeded with Fuzz/NAME/corpus, for libFuzzer's new inputs.
+fuzz_workspace() {
+    mkdir -p "Fuzz/$1/findings"
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    cp "Fuzz/$1/corpus/"* "$work"/
+}
+
+# build_model: the instrumented modules up to the EPCIS model (Core, Crypto, Model).
+build_model() {
+    build_module Core Sources/Core/*.swift
+    build_module Crypto $(find Sources/Crypto -name '*.swift')
+    build_module Model $(find Sources/Model -name '*.swift')
+}

@@ -6,14 +6,9 @@ cd "$(dirname "$0")/.."
 runs="${1:-1000000}"
 shift || true
 source Fuzz/lib.sh
-mkdir -p Fuzz/AgreementFuzz/findings
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cp Fuzz/AgreementFuzz/corpus/* "$work"/
+fuzz_workspace AgreementFuzz
 
-build_module Core Sources/Core/*.swift
-build_module Crypto $(find Sources/Crypto -name '*.swift')
-build_module Model $(find Sources/Model -name '*.swift')
+build_model
 build_module Policy $(find Sources/Policy -name '*.swift')
 swiftc "${FUZZ_FLAGS[@]}" -module-name AgreementFuzz Fuzz/AgreementFuzz/main.swift \
     -L "$FUZZ_BUILD" -lPolicy -lModel -lCrypto -lCore -lssl -lcrypto -o "$FUZZ_BUILD/agreement-fuzz"

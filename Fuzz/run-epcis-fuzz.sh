@@ -7,17 +7,12 @@ cd "$(dirname "$0")/.."
 runs="${1:-1000000}"
 shift || true
 source Fuzz/lib.sh
-mkdir -p Fuzz/EPCISFuzz/findings
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cp Fuzz/EPCISFuzz/corpus/* "$work"/
+fuzz_workspace EPCISFuzz
 # The GS1 examples beside the repository make good seeds when they are there.
 if [ -d ../shared/testdata/epcis-gs1 ]; then cp ../shared/testdata/epcis-gs1/*.jsonld "$work"/; fi
 
 # The modules the parser needs, each instrumented: Core, Crypto (SHA-256), Model.
-build_module Core Sources/Core/*.swift
-build_module Crypto $(find Sources/Crypto -name '*.swift')
-build_module Model $(find Sources/Model -name '*.swift')
+build_model
 swiftc "${FUZZ_FLAGS[@]}" -module-name EPCISFuzz Fuzz/EPCISFuzz/main.swift \
     -L "$FUZZ_BUILD" -lModel -lCrypto -lCore -lssl -lcrypto -o "$FUZZ_BUILD/epcis-fuzz"
 

@@ -8,13 +8,9 @@ cd "$(dirname "$0")/.."
 runs="${1:-1000000}"
 shift || true
 source Fuzz/lib.sh
-mkdir -p Fuzz/PackFuzz/findings
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+fuzz_workspace PackFuzz
 
-build_module Core Sources/Core/*.swift
-build_module Crypto $(find Sources/Crypto -name '*.swift')
-build_module Model $(find Sources/Model -name '*.swift')
+build_model
 swiftc "${FUZZ_FLAGS[@]}" -module-name PackFuzz Fuzz/PackFuzz/main.swift \
     -L "$FUZZ_BUILD" -lModel -lCrypto -lCore -lssl -lcrypto -o "$FUZZ_BUILD/pack-fuzz"
 

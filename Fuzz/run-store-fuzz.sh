@@ -7,14 +7,10 @@ cd "$(dirname "$0")/.."
 runs="${1:-1000000}"
 shift || true
 source Fuzz/lib.sh
-mkdir -p Fuzz/StoreFuzz/findings
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+fuzz_workspace StoreFuzz
 
 # The modules Store needs, each instrumented; Store compiled for testing (@testable import).
-build_module Core Sources/Core/*.swift
-build_module Crypto $(find Sources/Crypto -name '*.swift')
-build_module Model $(find Sources/Model -name '*.swift')
+build_model
 FUZZ_FLAGS+=(-I Sources/CSQLite)
 build_module Store -enable-testing $(find Sources/Store -name '*.swift')
 swiftc "${FUZZ_FLAGS[@]}" -module-name StoreFuzz Fuzz/StoreFuzz/main.swift \
