@@ -9,26 +9,46 @@ import Generator
     @Test func eventsUnpackToTheirRawBytes() throws {
         let generator = try SupplyChainGenerator(SupplyChainConfiguration.configuration(approximateEvents: 3_000, seed: 3))
         var rawBytes = 0, storedBytes = 0
-        var documents: [EPCISDocument] = []
-        generator.forEachDocument(eventsPerDocument: 1_000) { documents.append(try! EPCISDocumentParser.parse($0, name: "generated")) }
-        let generatedDocuments = documents.count
+        var sources: [[UInt8]] = []
+        generator.forEachDocument(eventsPerDocument: 1_000) { sources.append($0) }
+        let generatedDocuments = sources.count
         for file in try FileManager.default.contentsOfDirectory(atPath: TestData.gs1Examples.path) where file.hasSuffix(".jsonld") {
-            documents.append(try EPCISDocumentParser.parse(try TestData.bytes(TestData.gs1Examples.appendingPathComponent(file)), name: file))
+            sources.append(try TestData.bytes(TestData.gs1Examples.appendingPathComponent(file)))
         }
-        for (index, document) in documents.enumerated() {
-            for event in document.events {
-                #expect(event.stored == PackedEvent.pack(event.raw))
-                #expect(PackedEvent.unpack(event.stored) == event.raw)
-                #expect(event.stored.count <= event.raw.count)
+        for (index, bytes) in sources.enumerated() {
+            let document = try EPCISDocumentParser.parse(bytes, name: "document \(index)")
+            // Each event's bytes as the document holds them, found independently of the event
+            // (`raw` is unpacked from `stored`, so comparing the two alone proves nothing).
+            let original = try Self.eventBytes(of: bytes)
+            #expect(original.count == document.events.count)
+            for (event, source) in zip(document.events, original) {
+                #expect(event.raw == source)
+                #expect(event.stored == PackedEvent.pack(source))
+                #expect(event.stored.count <= source.count)
                 if index < generatedDocuments {
                     rawBytes += event.raw.count
                     storedBytes += event.stored.count
                 }
             }
         }
-        #expect(generatedDocuments >= 3 && documents.count > generatedDocuments)
+        #expect(generatedDocuments >= 3 && sources.count > generatedDocuments)
         // Generated events (~1 KB of commissioning and packing) pack to about 30%.
         #expect(storedBytes * 100 / rawBytes < 45, "\(storedBytes) of \(rawBytes) bytes")
+    }
+
+    /// The bytes of each event object of an EPCIS document (or a query document), in order.
+    static func eventBytes(of document: [UInt8]) throws -> [[UInt8]] {
+        guard case .object(let root) = try JSONParser.parse(document, limits: EPCISDocumentParser.limits),
+              case .object(let body)? = root["epcisBody"] else { return [] }
+        var list: JSONValue? = body["eventList"]
+        if list == nil, case .object(let results)? = body["queryResults"], case .object(let resultsBody)? = results["resultsBody"] {
+            list = resultsBody["eventList"]
+        }
+        guard case .array(let events)? = list else { return [] }
+        return events.compactMap { event in
+            guard case .object(let object) = event, let range = object.sourceRange else { return nil }
+            return Array(document[range])
+        }
     }
 
     /// Dictionary 1 is part of the store's format: a value packed by this version must
